@@ -1,0 +1,3 @@
+"""curate: the SmolLM2 open data recipes as datatrove pipelines."""
+
+__version__ = "0.1.0"
