@@ -1,0 +1,265 @@
+"""Load any educational-quality classifier behind one interface: ``load_regressor(ref).predict(texts)``.
+
+Three kinds are recognised from what ``ref`` points to:
+
+- a Hugging Face sequence-classification regression model (Hub id or folder with ``config.json``), e.g. the
+  published ``HuggingFaceFW/fineweb-edu-classifier``;
+- a curate head folder (``curate_head.json``): ``embedding-ridge`` (sentence-transformers encoder + linear
+  weights in safetensors) or ``fasttext`` (a supervised fastText model whose labels are scores);
+- a fastText supervised model file (``.bin`` / ``.ftz``) whose labels are numeric scores.
+
+Weights are only ever read from safetensors, ``.npy`` or fastText's own format, never from pickle.
+"""
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from curate.assets import resolve
+
+DEFAULT_MODEL = "HuggingFaceFW/fineweb-edu-classifier"
+HEAD_CONFIG = "curate_head.json"
+EMBEDDING_RIDGE = "embedding-ridge"
+FASTTEXT = "fasttext"
+FASTTEXT_LABEL_PREFIX = "__label__"
+# A token rarely spans more characters than this; texts are cut (at a space) before tokenizing so a 1 MB page
+# does not cost a full tokenization when only the first max_length tokens are used.
+_CHARS_PER_TOKEN_BOUND = 24
+
+
+class Regressor(Protocol):
+    """A loaded classifier: ``predict`` returns one float score per text, in input order."""
+
+    name: str
+
+    def predict(self, texts: list[str]) -> np.ndarray: ...
+
+
+def load_regressor(
+    ref: str = DEFAULT_MODEL,
+    *,
+    max_length: int = 512,
+    device: str = "auto",
+    batch_size: int = 64,
+    trust_remote_code: bool = False,
+) -> Regressor:
+    """Load the classifier ``ref`` (Hub id, local path or ``bundled:<name>``), detecting its kind from its files.
+
+    Args:
+        ref: Hub id or local path of the model (``bundled:`` refs resolve to the wheel-shipped file).
+        max_length: tokens per text the model sees; longer texts are truncated.
+        device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+        batch_size: texts per forward pass.
+        trust_remote_code: allow custom modelling code from the Hub (off by default).
+    """
+    path = Path(resolve(ref))
+    if path.is_dir() and (path / HEAD_CONFIG).is_file():
+        config = json.loads((path / HEAD_CONFIG).read_text())
+        kind = config.get("kind")
+        if kind == EMBEDDING_RIDGE:
+            return EmbeddingHeadRegressor(path, config, max_length=max_length, device=device, batch_size=batch_size)
+        if kind == FASTTEXT:
+            return FastTextRegressor(path / config["model"], name=config.get("name", path.name))
+        raise ValueError(f"{path / HEAD_CONFIG}: unknown kind {kind!r} (expected {EMBEDDING_RIDGE!r} or {FASTTEXT!r})")
+    if path.is_file():
+        if path.suffix in (".bin", ".ftz"):
+            return FastTextRegressor(path)
+        raise ValueError(f"{path}: a model file must be a fastText .bin/.ftz; other kinds are folders or Hub ids")
+    return HFSequenceRegressor(
+        str(path) if path.exists() else ref,
+        max_length=max_length,
+        device=device,
+        batch_size=batch_size,
+        trust_remote_code=trust_remote_code,
+    )
+
+
+def resolve_device(device: str) -> str:
+    """``"auto"`` becomes ``"cuda"`` when a GPU is visible, else ``"cpu"``; anything else is returned unchanged."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def limit_cpu_threads() -> None:
+    """Use no more torch threads than CPUs this process may run on (containers and Slurm restrict affinity).
+
+    An explicit ``OMP_NUM_THREADS`` or ``torch.set_num_threads`` by the caller is left alone when lower.
+    """
+    import torch
+
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if torch.get_num_threads() > available:
+        torch.set_num_threads(available)
+
+
+def length_sorted_batches(lengths: list[int], batch_size: int) -> Iterator[list[int]]:
+    """Indices grouped into batches of similar length, longest first (an out-of-memory shows up at once)."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    for start in range(0, len(order), batch_size):
+        yield order[start : start + batch_size]
+
+
+def _cut_at_space(text: str, max_chars: int) -> str:
+    if len(text) <= max_chars:
+        return text
+    cut = text.rfind(" ", max_chars // 2, max_chars)
+    return text[: cut if cut > 0 else max_chars]
+
+
+class HFSequenceRegressor:
+    """A ``transformers`` sequence-classification model with one regression output (``num_labels=1``).
+
+    Texts are tokenized with truncation, sorted by length and batched so padding stays small; CUDA runs in
+    bf16, CPU in float32, always under ``torch.inference_mode``.
+    """
+
+    def __init__(
+        self,
+        ref: str,
+        *,
+        max_length: int = 512,
+        device: str = "auto",
+        batch_size: int = 64,
+        trust_remote_code: bool = False,
+    ):
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        self.name = ref
+        self.device = resolve_device(device)
+        self.batch_size = batch_size
+        dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
+        if self.device == "cpu":
+            limit_cpu_threads()
+        self.tokenizer = AutoTokenizer.from_pretrained(ref, trust_remote_code=trust_remote_code)
+        self.model = AutoModelForSequenceClassification.from_pretrained(
+            ref, dtype=dtype, trust_remote_code=trust_remote_code
+        )
+        if self.model.config.num_labels != 1:
+            raise ValueError(
+                f"{ref}: expected a regression model with num_labels=1, got {self.model.config.num_labels}"
+            )
+        self.model.to(self.device).eval()
+        positions = getattr(self.model.config, "max_position_embeddings", None) or max_length
+        self.max_length = min(max_length, positions)
+
+    def tokenize(self, texts: list[str]) -> list[list[int]]:
+        """Token ids of each text, truncated to ``max_length`` (special tokens included)."""
+        max_chars = self.max_length * _CHARS_PER_TOKEN_BOUND
+        cut = [_cut_at_space(text, max_chars) for text in texts]
+        ids = self.tokenizer(cut, truncation=True, max_length=self.max_length)["input_ids"]
+        for i, (text, short) in enumerate(zip(texts, cut, strict=True)):
+            if short is not text and len(ids[i]) < self.max_length:
+                # the cut removed text that would have been inside the window: tokenize it whole
+                ids[i] = self.tokenizer(text, truncation=True, max_length=self.max_length)["input_ids"]
+        return ids
+
+    def predict(self, texts: list[str]) -> np.ndarray:
+        """Raw regression output for each text, in input order."""
+        import torch
+
+        scores = np.zeros(len(texts), dtype=np.float32)
+        if not texts:
+            return scores
+        ids = self.tokenize(texts)
+        with torch.inference_mode():
+            for batch in length_sorted_batches([len(x) for x in ids], self.batch_size):
+                padded = self.tokenizer.pad({"input_ids": [ids[i] for i in batch]}, return_tensors="pt")
+                padded = {key: value.to(self.device) for key, value in padded.items()}
+                logits = self.model(**padded).logits
+                scores[batch] = logits[:, 0].float().cpu().numpy()
+        return scores
+
+
+class EmbeddingHeadRegressor:
+    """curate's cheap head: sentence embeddings followed by linear weights (ridge regression).
+
+    ``curate_head.json`` holds ``encoder`` (a sentence-transformers ref, ``bundled:`` allowed), ``weights``
+    (a safetensors file with ``coef`` and ``intercept``), ``max_length`` and ``normalize_embeddings``.
+    """
+
+    def __init__(
+        self, folder: Path, config: dict, *, max_length: int = 512, device: str = "auto", batch_size: int = 64
+    ):
+        from safetensors.numpy import load_file
+
+        self.name = config.get("name", folder.name)
+        self.encoder_ref = config["encoder"]
+        self.normalize_embeddings = bool(config.get("normalize_embeddings", True))
+        self.batch_size = batch_size
+        weights = load_file(str(folder / config["weights"]))
+        self.coef = weights["coef"].astype(np.float32)
+        self.intercept = float(weights["intercept"].reshape(-1)[0])
+        self.encoder = load_sentence_encoder(self.encoder_ref, device=device)
+        # the head was fitted on embeddings of at most this many tokens: never look further than that
+        self.encoder.max_seq_length = min(max_length, int(config.get("max_length", max_length)))
+        if self.coef.shape != (self.encoder.get_sentence_embedding_dimension(),):
+            raise ValueError(
+                f"{folder}: weights of shape {self.coef.shape} do not match the {self.encoder_ref} embedding size"
+            )
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Sentence embeddings of the texts (float32, one row per text)."""
+        return embed_texts(self.encoder, texts, batch_size=self.batch_size, normalize=self.normalize_embeddings)
+
+    def predict(self, texts: list[str]) -> np.ndarray:
+        """Linear score of each text's embedding."""
+        if not texts:
+            return np.zeros(0, dtype=np.float32)
+        return self.embed(texts) @ self.coef + np.float32(self.intercept)
+
+
+def load_sentence_encoder(ref: str, *, device: str = "auto"):
+    """A sentence-transformers model from a Hub id, local folder or ``bundled:`` ref."""
+    from sentence_transformers import SentenceTransformer
+
+    device = resolve_device(device)
+    if device == "cpu":
+        limit_cpu_threads()
+    return SentenceTransformer(resolve(ref), device=device)
+
+
+def embed_texts(encoder, texts: list[str], *, batch_size: int, normalize: bool) -> np.ndarray:
+    """Embeddings as float32; sentence-transformers already sorts its batches by length."""
+    embeddings = encoder.encode(
+        texts, batch_size=batch_size, normalize_embeddings=normalize, convert_to_numpy=True, show_progress_bar=False
+    )
+    return np.asarray(embeddings, dtype=np.float32)
+
+
+class FastTextRegressor:
+    """A supervised fastText model whose labels are scores (``__label__0`` … ``__label__5``).
+
+    The score is the expectation of the label under the model's probabilities.
+    """
+
+    def __init__(self, path: Path, name: str | None = None):
+        import fasttext
+
+        self.name = name or path.name
+        self.model = fasttext.load_model(str(path))
+        labels = self.model.get_labels()
+        try:
+            self.label_values = {label: float(label[len(FASTTEXT_LABEL_PREFIX) :]) for label in labels}
+        except ValueError as error:
+            raise ValueError(f"{path}: fastText labels must be numeric scores, got {labels[:5]}") from error
+
+    def predict(self, texts: list[str]) -> np.ndarray:
+        """Expected score under the label distribution of each text."""
+        if not texts:
+            return np.zeros(0, dtype=np.float32)
+        lines = [" ".join(text.split()) for text in texts]  # fastText predicts one line at a time
+        labels, probabilities = self.model.predict(lines, k=-1)
+        scores = np.empty(len(texts), dtype=np.float32)
+        for i, (row_labels, row_probs) in enumerate(zip(labels, probabilities, strict=True)):
+            values = np.array([self.label_values[label] for label in row_labels], dtype=np.float64)
+            probs = np.asarray(row_probs, dtype=np.float64)
+            scores[i] = float(values @ probs / max(probs.sum(), 1e-12))
+        return scores

@@ -1,0 +1,188 @@
+"""EduClassifierScorer and the Hugging Face loading path of load_regressor.
+
+The model here is a tiny RANDOM BertForSequenceClassification (2 layers) built and saved by the test itself with
+the bundled MiniLM WordPiece tokenizer: it checks loading, truncation and batching code paths, not quality.
+"""
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from datatrove.data import Document
+from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+import curate.blocks.scorer as scorer_module
+from curate.assets import resolve
+from curate.blocks.scorer import EduClassifierScorer
+from curate.classify.models import HFSequenceRegressor, load_regressor
+
+MAX_POSITIONS = 128
+
+
+def tiny_bert(folder: Path, *, seed: int = 0, bias: float | None = None) -> Path:
+    """Save a random 2-layer BERT regression model (num_labels=1) and the MiniLM tokenizer into ``folder``.
+
+    With ``bias`` set, the classifier weights are zeroed so every text scores exactly ``bias``.
+    """
+    tokenizer = AutoTokenizer.from_pretrained(resolve("bundled:all-minilm-l6-v2"))
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=MAX_POSITIONS,
+        num_labels=1,
+        problem_type="regression",
+        initializer_range=0.5,  # spread the random outputs so different inputs give clearly different scores
+    )
+    model = BertForSequenceClassification(config).eval()
+    if bias is not None:
+        with torch.no_grad():
+            model.classifier.weight.zero_()
+            model.classifier.bias.fill_(bias)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    return tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+def plain_transformers_scores(folder: Path, texts: list[str], max_length: int) -> np.ndarray:
+    """One text at a time, no padding: the reference the batched scorer must match."""
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = BertForSequenceClassification.from_pretrained(folder).eval()
+    with torch.inference_mode():
+        return np.array(
+            [
+                model(**tokenizer(text, truncation=True, max_length=max_length, return_tensors="pt")).logits[0, 0]
+                for text in texts
+            ]
+        )
+
+
+TEXTS = [
+    "Photosynthesis turns light into chemical energy.",
+    "Buy now! " * 200,
+    "",
+    "The French Revolution began in 1789 and reshaped Europe's politics for a century.",
+    "ok",
+    "Fractions: to add 1/2 and 1/3, find a common denominator. " * 30,
+    "A short note.",
+]
+
+
+def test_batched_length_sorted_scores_come_back_in_input_order(tiny_model):
+    regressor = load_regressor(str(tiny_model), max_length=64, batch_size=3, device="cpu")
+    assert isinstance(regressor, HFSequenceRegressor)
+    scores = regressor.predict(TEXTS)
+    expected = plain_transformers_scores(tiny_model, TEXTS, max_length=64)
+    assert scores.shape == (len(TEXTS),)
+    assert len(set(np.round(expected, 4))) == len(TEXTS)  # distinct scores, so a mix-up of order would show
+    np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_truncates_at_max_length(tiny_model):
+    regressor = load_regressor(str(tiny_model), max_length=16, device="cpu")
+    head = "education " * 30
+    same_window = [head + "cats are mammals", head + "the stock market fell sharply today"]
+    assert all(len(ids) == 16 for ids in regressor.tokenize(same_window))
+    scores = regressor.predict(same_window)
+    assert scores[0] == pytest.approx(scores[1], abs=1e-6)  # the difference lies past token 16
+    different_start = regressor.predict(["cats are mammals " + head, "stock markets fell " + head])
+    assert abs(different_start[0] - different_start[1]) > 1e-4
+
+
+def test_long_texts_are_tokenized_like_the_whole_text(tiny_model):
+    regressor = load_regressor(str(tiny_model), max_length=64, device="cpu")
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    texts = [
+        "word " * 20_000,  # cut before tokenizing: the window is full anyway
+        "start" + " " * 50_000 + "end of a text whose words sit far behind a run of spaces",  # cut would lose them
+        "x" * 40_000,  # no space to cut at
+    ]
+    expected = tokenizer(texts, truncation=True, max_length=64)["input_ids"]
+    assert regressor.tokenize(texts) == expected
+
+
+def test_max_length_is_capped_by_the_model_positions(tiny_model):
+    regressor = load_regressor(str(tiny_model), max_length=512, device="cpu")
+    assert regressor.max_length == MAX_POSITIONS
+    assert len(regressor.tokenize(["token " * 1000])[0]) == MAX_POSITIONS
+
+
+@pytest.mark.parametrize(("bias", "int_score"), [(7.3, 5), (-1.2, 0), (2.6, 3), (2.4, 2)])
+def test_score_is_raw_and_int_score_is_clipped_and_rounded(tmp_path, bias, int_score):
+    folder = tiny_bert(tmp_path / "constant", bias=bias)
+    scorer = EduClassifierScorer(model=str(folder), device="cpu")
+    docs = list(scorer.run(iter([Document(text="any page at all", id="0")])))
+    assert docs[0].metadata["score"] == pytest.approx(bias, abs=1e-5)
+    assert docs[0].metadata["int_score"] == int_score
+    assert isinstance(docs[0].metadata["int_score"], int)
+    assert docs[0].metadata["score_model"] == str(folder)
+
+
+def test_scorer_writes_metadata_in_chunks_and_counts_a_histogram(tiny_model):
+    scorer = EduClassifierScorer(model=str(tiny_model), max_length=64, batch_size=2, device="cpu", chunk_size=3)
+    docs = [Document(text=text, id=str(i)) for i, text in enumerate(TEXTS)]
+    out = list(scorer.run(iter(docs)))
+    assert [doc.id for doc in out] == [str(i) for i in range(len(TEXTS))]
+    expected = plain_transformers_scores(tiny_model, TEXTS, max_length=64)
+    np.testing.assert_allclose([doc.metadata["score"] for doc in out], expected, rtol=1e-4, atol=1e-4)
+    assert [doc.metadata["int_score"] for doc in out] == [int(round(min(max(s, 0), 5))) for s in expected]
+    assert scorer.stats["scored"].total == len(TEXTS)
+    histogram = {k: scorer.stats[f"int_score_{k}"].total for k in range(6)}
+    assert sum(histogram.values()) == len(TEXTS)
+    for k in range(6):
+        assert histogram[k] == sum(doc.metadata["int_score"] == k for doc in out)
+
+
+def test_custom_keys_and_max_score(tmp_path):
+    folder = tiny_bert(tmp_path / "constant", bias=3.7)
+    scorer = EduClassifierScorer(
+        model=str(folder), device="cpu", score_key="edu", int_score_key="edu_int", max_score=3
+    )
+    doc = next(scorer.run(iter([Document(text="text", id="a")])))
+    assert doc.metadata["edu"] == pytest.approx(3.7, abs=1e-5)
+    assert doc.metadata["edu_int"] == 3
+    assert "score" not in doc.metadata
+
+
+def test_model_loads_lazily_once_per_task(tiny_model, monkeypatch):
+    loads = []
+
+    def counting_load(*args, **kwargs):
+        loads.append(args)
+        return load_regressor(*args, **kwargs)
+
+    monkeypatch.setattr(scorer_module, "load_regressor", counting_load)
+    scorer = EduClassifierScorer(model=str(tiny_model), device="cpu", chunk_size=2)
+    assert loads == []  # building the pipeline loads nothing
+    shipped = pickle.loads(pickle.dumps(scorer))  # what an executor sends to its workers
+    assert loads == [] and shipped._regressor is None
+    list(scorer.run(iter([Document(text=t, id=str(i)) for i, t in enumerate(TEXTS)])))
+    list(scorer.run(iter([Document(text="again", id="x")])))
+    assert len(loads) == 1
+    assert pickle.loads(pickle.dumps(scorer))._regressor is None  # a loaded model is not pickled along
+
+
+def test_rejects_a_classification_model_with_several_labels(tmp_path):
+    tokenizer = AutoTokenizer.from_pretrained(resolve("bundled:all-minilm-l6-v2"))
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=1,
+        intermediate_size=16,
+        num_labels=3,
+    )
+    BertForSequenceClassification(config).save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match="num_labels=1"):
+        load_regressor(str(tmp_path), device="cpu")
