@@ -1,0 +1,472 @@
+"""Read source code into datatrove Documents: The Stack v2 files, local source trees, Software Heritage blobs.
+
+Every reader yields ``Document(text=<source>, id=<blob_id>, metadata={language, repo_name, path, src_encoding,
+length_bytes, ...})``, the layout of The Stack v2 / StarCoder2Data and of the Stack-Edu Hub dataset, so the
+filters and the per-language scorer work the same whatever the source.
+"""
+
+import gzip
+import hashlib
+import json
+import posixpath
+import re
+import time
+
+import cchardet
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.io import DataFileLike, DataFolderLike
+from datatrove.pipeline.base import PipelineStep
+from datatrove.pipeline.readers.base import BaseDiskReader
+
+from curate.languages import (
+    AMBIGUOUS_EXTENSIONS,
+    BY_NAME,
+    EXTENSION_TO_LANGUAGE,
+    FILENAME_TO_LANGUAGE,
+    INTERPRETER_TO_LANGUAGE,
+    WRAPPER_EXTENSIONS,
+)
+
+# Same rule as git's binary check: a NUL byte early in the file. Beyond that, a file is binary when more
+# than this share of its first bytes are control characters other than whitespace, backspace and escape.
+BINARY_SNIFF_BYTES = 8000
+MAX_CONTROL_CHAR_RATIO = 0.30
+_TEXT_CONTROL_BYTES = frozenset(b"\t\n\r\f\v\b\x1b")
+
+_CPP_HEADER_MARKERS = re.compile(
+    r"^\s*(class|struct)\s+\w+\s*(final\s*)?:\s*(public|private|protected)\b"  # inheritance
+    r"|^\s*class\s+\w+"  # a class declaration at the start of a line (not inside a C comment)
+    r"|\bnamespace\s+\w+|\busing\s+namespace\b|\btemplate\s*<|\bstd::|^\s*(public|private|protected)\s*:"
+    r"|\bnullptr\b|\bconstexpr\b|\bvirtual\b|#\s*include\s*<c?(iostream|string|vector|map|memory|cstdint|cstdlib|"
+    r"cstdio|cstring|algorithm|utility|functional|set|list|deque|array|thread|mutex|sstream|fstream)>",
+    re.MULTILINE,
+)
+_PYTHON_MARKERS = re.compile(r"^\s*(import\s+\w+|from\s+[\w.]+\s+import|def\s+\w+\s*\()|\bAnalysis\(", re.MULTILINE)
+_RUBY_MARKERS = re.compile(r"^\s*(require\s+['\w]|describe\s|RSpec\.)|\bdo\s*(\|[^|]*\|)?\s*$", re.MULTILINE)
+_RPM_SPEC_MARKERS = re.compile(r"^%(description|prep|build|install|files)\b", re.MULTILINE)
+_SQL_MARKERS = re.compile(
+    r"^\s*(select|insert|update|delete|create|drop|alter|flush|grant|use|begin|declare)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+_C_COMMENTS = re.compile(r"/\*.*?\*/|//[^\n]*", re.DOTALL)
+_C_PREPROCESSOR = re.compile(r"^\s*#\s*(include|define|if|ifdef|ifndef|pragma)\b", re.MULTILINE)
+
+
+def git_blob_sha1(data: bytes) -> str:
+    """The git blob id of ``data``: Software Heritage's ``sha1_git``, which The Stack v2 calls ``blob_id``."""
+    return hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest()
+
+
+def looks_binary(data: bytes) -> bool:
+    """True for content that is not source text: a NUL byte or mostly control characters in the first 8 KB."""
+    head = data[:BINARY_SNIFF_BYTES]
+    if b"\x00" in head:
+        return True
+    if not head:
+        return False
+    control = sum(1 for byte in head if byte < 32 and byte not in _TEXT_CONTROL_BYTES)
+    return control / len(head) > MAX_CONTROL_CHAR_RATIO
+
+
+def decode_source(data: bytes, min_confidence: float = 0.5) -> tuple[str, str] | None:
+    """Decode file bytes honestly: UTF-8 (a BOM is dropped) when valid, else the encoding cchardet detects with
+    at least ``min_confidence``. Returns ``(text, encoding name)``, or None when no encoding fits."""
+    try:
+        return data.decode("utf-8-sig"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    guess = cchardet.detect(data)
+    encoding, confidence = guess.get("encoding"), guess.get("confidence") or 0.0
+    if not encoding or confidence < min_confidence:
+        return None
+    try:
+        return data.decode(encoding), encoding.upper()
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _shebang_language(text: str) -> str | None:
+    if not text.startswith("#!"):
+        return None
+    words = text[2:].split("\n", 1)[0].split()
+    if not words:
+        return None
+    interpreter = posixpath.basename(words[0])
+    if interpreter == "env":  # "#!/usr/bin/env [-S] python3 ..."
+        args = [word for word in words[1:] if not word.startswith("-")]
+        if not args:
+            return None
+        if args[0] == "uv" and args[1:2] == ["run"]:  # PEP 723 scripts run by uv
+            return "Python"
+        interpreter = args[0]
+    interpreter = re.sub(r"[\d.]+$", "", interpreter) or interpreter  # python3.11 -> python
+    return INTERPRETER_TO_LANGUAGE.get(interpreter) or INTERPRETER_TO_LANGUAGE.get(interpreter.rstrip("-"))
+
+
+def _resolve_ambiguous(extension: str, text: str) -> str | None:
+    if extension == "h":
+        return "Cpp" if _CPP_HEADER_MARKERS.search(_C_COMMENTS.sub("", text)) else "C"
+    if extension == "inc":
+        if "<?php" in text or text.lstrip().startswith("<?"):
+            return "PHP"
+        if _C_PREPROCESSOR.search(text) or _CPP_HEADER_MARKERS.search(text) or text.lstrip().startswith("//"):
+            return "Cpp"
+        return "SQL" if _SQL_MARKERS.search(text) else None
+    if extension == "spec":
+        if _RPM_SPEC_MARKERS.search(text):
+            return None
+        if _PYTHON_MARKERS.search(text):
+            return "Python"
+        return "Ruby" if _RUBY_MARKERS.search(text) else None
+    if extension == "re":  # re2c lexers are C/C++ with /*!re2c */ blocks; ReasonML is not one of the 15
+        return "Cpp" if _C_PREPROCESSOR.search(text) or "re2c" in text else None
+    return None  # cgi, fcgi: only the shebang tells
+
+
+def _extensions(file_name: str) -> list[str]:
+    """Candidate extensions, innermost wrapper removed: ``a.cs.pp`` -> ["pp", "cs"]."""
+    stem = file_name.lstrip(".")
+    parts = stem.lower().split(".")
+    if len(parts) < 2:
+        return []
+    found = [parts[-1]]
+    if parts[-1] in WRAPPER_EXTENSIONS:
+        found.append(parts[-2])
+    return found
+
+
+def language_from_name(file_name: str) -> str | None:
+    """The language a file name alone decides, or None (unknown, ambiguous, or no extension)."""
+    if file_name in FILENAME_TO_LANGUAGE:
+        return FILENAME_TO_LANGUAGE[file_name]
+    for extension in _extensions(file_name):
+        if extension in EXTENSION_TO_LANGUAGE:
+            return EXTENSION_TO_LANGUAGE[extension]
+    return None
+
+
+def needs_content(file_name: str) -> bool:
+    """True when the content may still decide the language: no extension (shebang) or an ambiguous one."""
+    extensions = _extensions(file_name)
+    return not extensions or any(extension in AMBIGUOUS_EXTENSIONS for extension in extensions)
+
+
+def detect_language(file_name: str, text: str | None = None) -> str | None:
+    """Stack-Edu language of a file from its name (exact names, then extensions) and, where the name is not
+    enough, its content (shebang for scripts, syntax cues for ``.h``/``.inc``/``.spec``/``.re``); None when the
+    file is none of the 15 languages. Only the base name is used, never the folders above it."""
+    file_name = posixpath.basename(file_name)
+    by_name = language_from_name(file_name)
+    if by_name or text is None:
+        return by_name
+    by_shebang = _shebang_language(text)
+    if by_shebang:
+        return by_shebang
+    for extension in _extensions(file_name):
+        if extension in AMBIGUOUS_EXTENSIONS:
+            return _resolve_ambiguous(extension, text)
+    return None
+
+
+class SourceTreeReader(BaseDiskReader):
+    """Read a folder of source files (e.g. checked-out repositories), one Document per file of the 15 languages.
+
+    ``repo_name`` is the first ``repo_depth`` folders under ``data_folder`` (or the given ``repo_name``), ``path``
+    the rest; ``id`` and ``blob_id`` are the git blob sha1 of the bytes, as in The Stack v2. Skips are counted
+    per reason: ``skipped_unknown_language``, ``skipped_language_not_selected``, ``skipped_too_large``,
+    ``skipped_empty``, ``skipped_binary``, ``skipped_undecodable``.
+
+    Args:
+        data_folder: folder to read (local path, fsspec URL, or DataFolder).
+        repo_name: one repository name for every file (then ``path`` is relative to ``data_folder``).
+        repo_depth: how many leading folders name the repository when ``repo_name`` is not given (2 for owner/name).
+        languages: keep only these Stack-Edu languages (Hub config names); default all 15.
+        max_bytes: files larger than this are skipped; 1 MB, the size cap of The Stack (arXiv 2211.15533).
+        min_encoding_confidence: least cchardet confidence to accept a non-UTF-8 encoding.
+        paths_file, limit, skip, file_progress, doc_progress, default_metadata, recursive, glob_pattern,
+        shuffle_files: as in datatrove's BaseDiskReader.
+    """
+
+    name = "🗂️ Source tree"
+
+    def __init__(
+        self,
+        data_folder: DataFolderLike,
+        repo_name: str | None = None,
+        repo_depth: int = 1,
+        languages: list[str] | None = None,
+        max_bytes: int = 1_000_000,
+        min_encoding_confidence: float = 0.5,
+        paths_file: DataFileLike | None = None,
+        limit: int = -1,
+        skip: int = 0,
+        file_progress: bool = False,
+        doc_progress: bool = False,
+        default_metadata: dict | None = None,
+        recursive: bool = True,
+        glob_pattern: str | None = None,
+        shuffle_files: bool = False,
+    ):
+        super().__init__(
+            data_folder,
+            paths_file=paths_file,
+            limit=limit,
+            skip=skip,
+            file_progress=file_progress,
+            doc_progress=doc_progress,
+            default_metadata=default_metadata,
+            recursive=recursive,
+            glob_pattern=glob_pattern,
+            shuffle_files=shuffle_files,
+        )
+        if repo_depth < 1:
+            raise ValueError(f"repo_depth must be >= 1, got {repo_depth}")
+        unknown = sorted(set(languages or ()) - set(BY_NAME))
+        if unknown:
+            raise ValueError(f"unknown languages {unknown}; known: {', '.join(BY_NAME)}")
+        self.repo_name = repo_name
+        self.repo_depth = repo_depth
+        self.languages = set(languages) if languages else None
+        self.max_bytes = max_bytes
+        self.min_encoding_confidence = min_encoding_confidence
+
+    def _split_repo(self, filepath: str) -> tuple[str, str]:
+        parts = filepath.strip("/").split("/")
+        if self.repo_name is not None:
+            return self.repo_name, "/".join(parts)
+        if len(parts) <= self.repo_depth:  # a file above the repository level: the folder itself is the repo
+            return posixpath.basename(self.data_folder.path.rstrip("/")), "/".join(parts)
+        return "/".join(parts[: self.repo_depth]), "/".join(parts[self.repo_depth :])
+
+    def read_file(self, filepath: str) -> DocumentsPipeline:
+        file_name = posixpath.basename(filepath)
+        if language_from_name(file_name) is None and not needs_content(file_name):
+            self.stat_update("skipped_unknown_language")
+            return
+        if self.data_folder.size(filepath) > self.max_bytes:
+            self.stat_update("skipped_too_large")
+            return
+        with self.data_folder.open(filepath, "rb") as f:
+            data = f.read()
+        if not data:
+            self.stat_update("skipped_empty")
+            return
+        if looks_binary(data):
+            self.stat_update("skipped_binary")
+            return
+        decoded = decode_source(data, self.min_encoding_confidence)
+        if decoded is None:
+            self.stat_update("skipped_undecodable")
+            return
+        text, encoding = decoded
+        language = detect_language(file_name, text)
+        if language is None:
+            self.stat_update("skipped_unknown_language")
+            return
+        if self.languages is not None and language not in self.languages:
+            self.stat_update("skipped_language_not_selected")
+            return
+        repo_name, path = self._split_repo(filepath)
+        blob_id = git_blob_sha1(data)
+        row = {
+            "text": text,
+            "id": blob_id,
+            "blob_id": blob_id,
+            "language": language,
+            "repo_name": repo_name,
+            "path": path,
+            "src_encoding": encoding,
+            "length_bytes": len(data),
+        }
+        document = self.get_document_from_dict(row, filepath, 0)
+        if document is not None:
+            self.stat_update(f"language_{language}")
+            yield document
+
+
+class StackV2Reader(BaseDiskReader):
+    """Read Parquet or JSON Lines files in The Stack v2 / StarCoder2Data / Stack-Edu layout.
+
+    Each row becomes ``Document(text=row[content_key], id=row["blob_id"], metadata=<every other column>)``.
+    Rows without content (the Stack-Edu Hub files hold ids only) are kept with empty text and counted as
+    ``missing_content``: put a SoftwareHeritageContentFetcher right after this reader to fill them in. Content
+    stored as bytes is decoded with the row's ``src_encoding``. Counted skips: ``skipped_no_blob_id``,
+    ``skipped_invalid_json``, ``skipped_undecodable``.
+
+    Args:
+        data_folder: folder with ``*.parquet`` and/or ``*.jsonl[.gz|.zst]`` files.
+        content_key: column holding the source text ("content" in The Stack v2 and StarCoder2Data).
+        id_key: column holding the id ("blob_id").
+        batch_size: Parquet rows read at a time.
+        paths_file, limit, skip, file_progress, doc_progress, default_metadata, recursive, glob_pattern,
+        shuffle_files: as in datatrove's BaseDiskReader.
+    """
+
+    name = "📚 Stack v2"
+    _requires_dependencies = ["pyarrow"]
+
+    def __init__(
+        self,
+        data_folder: DataFolderLike,
+        content_key: str = "content",
+        id_key: str = "blob_id",
+        batch_size: int = 1000,
+        paths_file: DataFileLike | None = None,
+        limit: int = -1,
+        skip: int = 0,
+        file_progress: bool = False,
+        doc_progress: bool = False,
+        default_metadata: dict | None = None,
+        recursive: bool = True,
+        glob_pattern: str | None = None,
+        shuffle_files: bool = False,
+    ):
+        super().__init__(
+            data_folder,
+            paths_file=paths_file,
+            limit=limit,
+            skip=skip,
+            file_progress=file_progress,
+            doc_progress=doc_progress,
+            text_key=content_key,
+            id_key=id_key,
+            default_metadata=default_metadata,
+            recursive=recursive,
+            glob_pattern=glob_pattern,
+            shuffle_files=shuffle_files,
+        )
+        self.batch_size = batch_size
+
+    def _row_to_document(self, row: dict, filepath: str) -> Document | None:
+        blob_id = row.get(self.id_key)
+        if not blob_id:
+            self.stat_update("skipped_no_blob_id")
+            return None
+        content = row.pop(self.text_key, None)
+        if isinstance(content, bytes):
+            try:
+                content = content.decode(row.get("src_encoding") or "utf-8")
+            except (UnicodeDecodeError, LookupError):
+                self.stat_update("skipped_undecodable")
+                return None
+        if not content:
+            self.stat_update("missing_content")
+        metadata = (self.default_metadata or {}) | row
+        metadata.setdefault("file_path", self.data_folder.resolve_paths(filepath))
+        return Document(text=content or "", id=str(blob_id), metadata=metadata)
+
+    def _rows(self, filepath: str):
+        if filepath.endswith(".parquet"):
+            import pyarrow.parquet as pq
+
+            with self.data_folder.open(filepath, "rb") as f, pq.ParquetFile(f) as parquet_file:
+                for batch in parquet_file.iter_batches(batch_size=self.batch_size):
+                    yield from batch.to_pylist()
+            return
+        with self.data_folder.open(filepath, "rt", compression="infer", encoding="utf-8") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    self.stat_update("skipped_invalid_json")
+                    continue
+                if isinstance(row, dict):
+                    yield row
+                else:
+                    self.stat_update("skipped_invalid_json")
+
+    def read_file(self, filepath: str) -> DocumentsPipeline:
+        for row in self._rows(filepath):
+            document = self._row_to_document(row, filepath)
+            if document is not None:
+                yield document
+
+
+class SoftwareHeritageContentFetcher(PipelineStep):
+    """Fill in the text of documents that carry a ``blob_id`` but no text, from Software Heritage's bucket.
+
+    The Stack v2 and Stack-Edu publish ids only; the files live gzip-compressed at
+    ``s3://softwareheritage/content/<blob_id>`` (public, anonymous access; needs ``s3fs``). Documents that
+    already have text pass through untouched (``already_had_text``). A missing blob, a network error after
+    the retries, a corrupt gzip stream or undecodable bytes drop the document and count ``fetch_error`` plus
+    the specific reason (``fetch_not_found``, ``fetch_failed``, ``fetch_corrupt``, ``fetch_undecodable``).
+
+    Args:
+        base_url: where blobs live, ``<base_url><blob_id>``; any fsspec URL or local folder.
+        storage_options: fsspec options; default ``{"anon": True}`` for ``s3://`` URLs.
+        max_retries: retries after a failed read (not after a missing blob), with exponential backoff.
+        backoff_seconds: wait before the first retry; doubled each time.
+        blob_id_key: metadata key of the blob id (falls back to ``doc.id``).
+    """
+
+    name = "🌐 Software Heritage content"
+    type = "📖 - READER"
+
+    def __init__(
+        self,
+        base_url: str = "s3://softwareheritage/content/",
+        storage_options: dict | None = None,
+        max_retries: int = 3,
+        backoff_seconds: float = 1.0,
+        blob_id_key: str = "blob_id",
+    ):
+        super().__init__()
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        if storage_options is None:
+            storage_options = {"anon": True} if base_url.startswith("s3://") else {}
+        self.storage_options = storage_options
+        self.max_retries = max_retries
+        self.backoff_seconds = backoff_seconds
+        self.blob_id_key = blob_id_key
+        self._fs = None
+        self._root = ""
+
+    def _filesystem(self):
+        if self._fs is None:
+            from fsspec.core import url_to_fs
+
+            self._fs, self._root = url_to_fs(self.base_url, **self.storage_options)
+        return self._fs
+
+    def _fetch(self, blob_id: str) -> bytes | str:
+        """The blob's decompressed bytes, or the name of the failure."""
+        fs = self._filesystem()
+        path = posixpath.join(self._root, blob_id)
+        for attempt in range(self.max_retries + 1):
+            try:
+                compressed = fs.cat_file(path)
+                break
+            except FileNotFoundError:
+                return "fetch_not_found"
+            except Exception:  # network and server errors: retried, then counted
+                if attempt == self.max_retries:
+                    return "fetch_failed"
+                time.sleep(self.backoff_seconds * 2**attempt)
+        try:
+            return gzip.decompress(compressed)
+        except (OSError, EOFError):
+            return "fetch_corrupt"
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        for doc in data:
+            if doc.text:
+                self.stat_update("already_had_text")
+                yield doc
+                continue
+            blob_id = str(doc.metadata.get(self.blob_id_key) or doc.id)
+            with self.track_time():
+                fetched = self._fetch(blob_id)
+            if isinstance(fetched, bytes):
+                try:
+                    doc.text = fetched.decode(doc.metadata.get("src_encoding") or "utf-8")
+                except (UnicodeDecodeError, LookupError):
+                    fetched = "fetch_undecodable"
+            if isinstance(fetched, str):
+                self.stat_update("fetch_error")
+                self.stat_update(fetched)
+                continue
+            doc.metadata.setdefault("length_bytes", len(fetched))
+            self.stat_update("fetched")
+            yield doc
