@@ -1,0 +1,119 @@
+"""Turn a user's input spec (folder, glob, URL, paths file or Common Crawl dump name) into WARC reader arguments."""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+COMMONCRAWL_S3 = "s3://commoncrawl/"
+COMMONCRAWL_HTTPS = "https://data.commoncrawl.org/"
+
+_DUMP_NAME = re.compile(r"CC-MAIN-(\d{4})-(\d{2})")
+_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
+_GLOB_CHARS = re.compile(r"[*?\[]")
+_PATHS_FILE_SUFFIXES = (".paths", ".paths.gz")
+
+
+@dataclass(frozen=True)
+class WarcInput:
+    """Where a WARC reader finds its files; the fields are `CommonCrawlWarcReader` arguments."""
+
+    data_folder: str
+    paths_file: str | None = None
+    glob_pattern: str | None = None
+    dump: str | None = None
+
+    def reader_kwargs(self) -> dict:
+        """Keyword arguments for ``CommonCrawlWarcReader`` (``dump`` is its fallback when a file has no warcinfo)."""
+        return {
+            "data_folder": self.data_folder,
+            "paths_file": self.paths_file,
+            "glob_pattern": self.glob_pattern,
+            "dump": self.dump,
+        }
+
+
+def resolve_warc_input(spec: str, commoncrawl_base: str = COMMONCRAWL_S3) -> WarcInput:
+    """Resolve an input spec; raises ValueError with one sentence when the spec cannot be used.
+
+    Accepted specs:
+      - a Common Crawl dump name ``CC-MAIN-YYYY-WW``: every WARC in the dump, listed by its ``warc.paths.gz`` under
+        ``<commoncrawl_base>crawl-data/<dump>/`` (base ``s3://commoncrawl/``, or ``https://data.commoncrawl.org/``
+        without AWS credentials, or a local mirror folder);
+      - a local folder, a single local file, or a local glob such as ``/data/*.warc.gz``;
+      - a paths file (``*.paths`` / ``*.paths.gz``, one path per line relative to ``commoncrawl_base``);
+      - any fsspec URL (``s3://bucket/prefix/``, ``hf://datasets/...``), with or without a glob.
+    A dump name found anywhere in the spec becomes ``dump``.
+    """
+    spec = (spec or "").strip()
+    if not spec:
+        raise ValueError("The WARC input is empty: give a folder, a glob, a URL or a dump name like CC-MAIN-2024-10.")
+    if spec.upper().startswith("CC-MAIN"):
+        return _commoncrawl_dump(spec, commoncrawl_base)
+    dump = _dump_in(spec)
+    if spec.endswith(_PATHS_FILE_SUFFIXES):
+        if not _URL.match(spec) and not Path(spec).expanduser().is_file():
+            raise ValueError(f"The WARC paths file {spec!r} does not exist.")
+        paths_file = spec if _URL.match(spec) else str(Path(spec).expanduser().resolve())
+        return WarcInput(data_folder=_with_slash(commoncrawl_base), paths_file=paths_file, dump=dump)
+    if _URL.match(spec):
+        folder, pattern = _split_glob(spec)
+        return WarcInput(data_folder=folder, glob_pattern=pattern, dump=dump)
+    return _local(spec, dump)
+
+
+def _commoncrawl_dump(spec: str, base: str) -> WarcInput:
+    match = _DUMP_NAME.fullmatch(spec)
+    if not match or not 1 <= int(match.group(2)) <= 53:
+        raise ValueError(
+            f"{spec!r} is not a Common Crawl dump name: expected CC-MAIN-YYYY-WW with a week 01-53, "
+            "e.g. CC-MAIN-2024-10."
+        )
+    base = _with_slash(base)
+    return WarcInput(data_folder=base, paths_file=f"{base}crawl-data/{spec}/warc.paths.gz", dump=spec)
+
+
+def _local(spec: str, dump: str | None) -> WarcInput:
+    path = Path(spec).expanduser().absolute()
+    folder, pattern = _split_glob(str(path))
+    if pattern is not None:
+        if not Path(folder).is_dir():
+            raise ValueError(f"The folder {folder!r} of the WARC glob {spec!r} does not exist.")
+        if not any(Path(folder).glob(pattern)):
+            raise ValueError(f"The WARC glob {spec!r} matches no files.")
+        return WarcInput(data_folder=folder, glob_pattern=pattern, dump=dump)
+    if path.is_dir():
+        return WarcInput(data_folder=str(path.resolve()), dump=dump)
+    if path.is_file():
+        path = path.resolve()
+        return WarcInput(data_folder=str(path.parent), glob_pattern=_exact_glob(path.name), dump=dump)
+    raise ValueError(f"The WARC input {spec!r} does not exist (no such local file or folder).")
+
+
+def _split_glob(path: str) -> tuple[str, str | None]:
+    """``/a/b/*.gz`` -> (``/a/b``, ``*.gz``): the folder before the first part with a wildcard, and the rest."""
+    scheme = ""
+    if match := _URL.match(path):
+        scheme, path = match.group(0), path[match.end() :]
+    parts = path.split("/")
+    for i, part in enumerate(parts):
+        if _GLOB_CHARS.search(part):
+            return scheme + ("/".join(parts[:i]) or "/"), "/".join(parts[i:])
+    return scheme + path, None
+
+
+def _exact_glob(name: str) -> str:
+    """A glob matching exactly ``name``: datatrove prefixes a pattern without wildcards with ``*``."""
+    escaped = [f"[{char}]" if char in "*?[" else char for char in name]
+    if not any(char in "*?[" for char in name):
+        first = next(i for i, char in enumerate(name) if char.isalnum())
+        escaped[first] = f"[{name[first]}]"
+    return "".join(escaped)
+
+
+def _dump_in(spec: str) -> str | None:
+    match = _DUMP_NAME.search(spec)
+    return match.group(0) if match else None
+
+
+def _with_slash(base: str) -> str:
+    return base if base.endswith("/") else base + "/"
