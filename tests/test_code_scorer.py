@@ -1,0 +1,171 @@
+"""PerLanguageScorer on real code files, with tiny RANDOM BERT classifiers built here (not the published ones:
+no download is allowed in tests). Each language's model has its regression head set to a constant output, so
+the score a document gets says which model scored it."""
+
+import json
+import math
+import pickle
+from pathlib import Path
+
+import pytest
+from datatrove.data import Document
+from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+import curate.classify.models as classifier_models
+from curate.blocks.code_scorer import PerLanguageScorer
+from curate.languages import CLASSIFIERS
+
+# distinct constant outputs, one per language's model (int_score 1, 2, 4 after rounding)
+MODEL_OUTPUTS = {"Python": 1.25, "Java": 2.4, "Go": 3.6}
+
+
+def stat(step, key: str) -> int:
+    return step.stats.stats[key].total if key in step.stats.stats else 0
+
+
+def build_tiny_random_bert(folder: Path, output: float, positions: int = 1024) -> str:
+    """A random 1-layer BERT regression model whose head always outputs ``output``, with a character vocabulary."""
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [chr(c) for c in range(33, 127)]
+    folder.mkdir(parents=True)
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=False)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=positions,
+        num_labels=1,
+    )
+    model = BertForSequenceClassification(config)
+    model.classifier.weight.data.zero_()
+    model.classifier.bias.data.fill_(output)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("tiny-random-berts")
+    return {language: build_tiny_random_bert(root / language, out) for language, out in MODEL_OUTPUTS.items()}
+
+
+@pytest.fixture(scope="module")
+def real_docs(shared_data) -> list[Document]:
+    """Real files of Python, Java, Go, plus Rust and Shell (which get no model), interleaved."""
+    code = shared_data / "code"
+    rows = [json.loads(line) for line in (code / "manifest.jsonl").read_text().splitlines()]
+    per_language = {language: [] for language in ("Python", "Java", "Go", "Rust", "Shell")}
+    for row in rows:
+        bucket = per_language.get(row["language"])
+        if bucket is not None and len(bucket) < 9:
+            text = (code / row["path"]).read_text(encoding="utf-8", errors="replace")
+            bucket.append(Document(text=text, id=row["path"], metadata={"language": row["language"]}))
+    interleaved = [doc for group in zip(*per_language.values(), strict=True) for doc in group]
+    return interleaved
+
+
+@pytest.fixture
+def load_log(monkeypatch) -> dict:
+    """Wrap the shared loader: record each load and each predict call (which texts went into which model)."""
+    log = {"loads": [], "calls": []}
+    real_load = classifier_models.load_regressor
+
+    def counting_load(ref, **kwargs):
+        log["loads"].append((ref, kwargs))
+        regressor = real_load(ref, **kwargs)
+        real_predict = regressor.predict
+
+        def recording_predict(texts):
+            log["calls"].append((ref, list(texts)))
+            return real_predict(texts)
+
+        regressor.predict = recording_predict
+        return regressor
+
+    monkeypatch.setattr(classifier_models, "load_regressor", counting_load)
+    return log
+
+
+def fresh(docs: list[Document]) -> list[Document]:
+    return [Document(text=d.text, id=d.id, metadata=dict(d.metadata)) for d in docs]
+
+
+def test_routes_each_language_to_its_own_model_loaded_once_and_batched(tiny_models, real_docs, load_log):
+    docs = fresh(real_docs)
+    scorer = PerLanguageScorer(models=tiny_models, batch_size=4, device="cpu")
+    out = list(scorer.run(iter(docs)))
+
+    # one load per model, with the Stack-Edu context, although each model scored several batches
+    assert sorted(ref for ref, _ in load_log["loads"]) == sorted(tiny_models.values())
+    assert all(kwargs["max_length"] == 1024 for _, kwargs in load_log["loads"])
+    assert stat(scorer, "models_loaded") == 3
+    assert all(scorer.regressor(language).max_length == 1024 for language in tiny_models)
+
+    # every scored doc carries its own language's model and that model's output
+    scored_languages = {d.metadata["language"] for d in out}
+    assert scored_languages == set(tiny_models)
+    for doc in out:
+        language = doc.metadata["language"]
+        assert doc.metadata["score_model"] == tiny_models[language]
+        assert doc.metadata["score"] == pytest.approx(MODEL_OUTPUTS[language], abs=1e-5)
+        assert doc.metadata["int_score"] == round(min(max(MODEL_OUTPUTS[language], 0), 5))
+
+    # batches: never mixed across languages, at most batch_size, ceil(9 / 4) = 3 calls per language
+    text_language = {d.text: d.metadata["language"] for d in real_docs}
+    for ref, texts in load_log["calls"]:
+        assert 1 <= len(texts) <= 4
+        assert {text_language[t] for t in texts} == {next(k for k, v in tiny_models.items() if v == ref)}
+    calls_per_model = {ref: sum(1 for r, _ in load_log["calls"] if r == ref) for ref in tiny_models.values()}
+    assert calls_per_model == {ref: math.ceil(9 / 4) for ref in tiny_models.values()}
+
+    # Rust and Shell have no model: counted and dropped (the default)
+    assert len(out) == 27
+    assert stat(scorer, "no_model_for_language") == 18
+    # within one language the input order is kept
+    for language in tiny_models:
+        assert [d.id for d in out if d.metadata["language"] == language] == [
+            d.id for d in real_docs if d.metadata["language"] == language
+        ]
+
+
+def test_one_local_model_for_every_language_is_loaded_once(tiny_models, real_docs, load_log):
+    scorer = PerLanguageScorer(models=tiny_models["Go"], batch_size=8, device="cpu")
+    out = list(scorer.run(iter(fresh(real_docs))))
+    assert len(out) == len(real_docs)  # all five languages have the shared model
+    assert [ref for ref, _ in load_log["loads"]] == [tiny_models["Go"]]
+    assert {d.metadata["score_model"] for d in out} == {tiny_models["Go"]}
+
+
+def test_unscored_documents_pass_through_when_asked(tiny_models, real_docs, load_log):
+    docs = fresh(real_docs) + [Document(text="main = print 1", id="hs"), Document(text="x", id="odd", metadata={})]
+    docs[-2].metadata["language"] = "Haskell"
+    scorer = PerLanguageScorer(models={"Python": tiny_models["Python"]}, keep_unscored=True, device="cpu")
+    out = list(scorer.run(iter(docs)))
+    assert len(out) == len(docs)
+    unscored = [d for d in out if "score" not in d.metadata]
+    assert {d.id for d in unscored} >= {"hs", "odd"}
+    assert all(d.metadata.get("language") != "Python" for d in unscored)
+    assert stat(scorer, "no_model_for_language") == len(unscored) == len(docs) - 9
+
+
+def test_defaults_are_the_published_classifiers_and_nothing_loads_until_used():
+    scorer = PerLanguageScorer()
+    assert scorer.models == CLASSIFIERS
+    assert scorer.models["CSharp"] == "HuggingFaceTB/stack-edu-classifier-csharp"
+    assert scorer.max_length == 1024
+    assert scorer._loaded == {}
+    restricted = PerLanguageScorer(languages=["Java", "Go"])
+    assert set(restricted.models) == {"Java", "Go"}
+    with pytest.raises(ValueError, match="Klingon"):
+        PerLanguageScorer(models={"Klingon": "x"})
+
+
+def test_loaded_models_do_not_travel_with_the_pickled_step(tiny_models):
+    scorer = PerLanguageScorer(models=tiny_models, device="cpu")
+    scorer.regressor("Python")
+    assert scorer._loaded
+    clone = pickle.loads(pickle.dumps(scorer))
+    assert clone._loaded == {} and clone.models == tiny_models
