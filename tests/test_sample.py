@@ -37,7 +37,13 @@ def pages() -> list[dict]:
 
 @pytest.fixture(scope="module")
 def web_warc(tmp_path_factory) -> Path:
-    return sample.build_sample_warc(tmp_path_factory.mktemp("web") / "sample.warc.gz")
+    return sample.build_sample_warc(tmp_path_factory.mktemp("web") / sample.WARC_FILE_NAME)
+
+
+def read_records(path: Path) -> list[tuple[str, object, object, bytes]]:
+    """(type, WARC headers, HTTP headers, payload) per record; the payload must be read while iterating."""
+    with path.open("rb") as file:
+        return [(r.rec_type, r.rec_headers, r.http_headers, r.content_stream().read()) for r in ArchiveIterator(file)]
 
 
 def test_pages_have_all_fields_unique_ids_and_urls(pages):
@@ -80,19 +86,16 @@ def test_duplicates_are_near_copies_of_another_page(pages):
 
 
 def test_warc_has_cc_shape_and_exactly_the_pages(web_warc, pages):
-    with web_warc.open("rb") as file:
-        records = list(ArchiveIterator(file))
-    assert records[0].rec_type == "warcinfo"
-    assert b"isPartOf: CC-MAIN-2024-10" in records[0].content_stream().read()
+    records = read_records(web_warc)
+    assert records[0][0] == "warcinfo" and b"isPartOf: CC-MAIN-2024-10" in records[0][3]
     rest = records[1:]
-    assert [r.rec_type for r in rest] == ["request", "response", "metadata"] * len(pages)
-    responses = rest[1::3]
-    for page, response in zip(pages, responses, strict=True):
-        assert response.rec_headers.get_header("WARC-Target-URI") == page["url"]
-        assert response.rec_headers.get_header("WARC-Identified-Payload-Type") == "text/html"
-        assert response.http_headers.get_statuscode() == "200"
-        assert response.http_headers.get_header("Content-Type") == "text/html; charset=utf-8"
-        html = response.content_stream().read().decode("utf-8")
+    assert [r[0] for r in rest] == ["request", "response", "metadata"] * len(pages)
+    for page, (_, warc_headers, http_headers, payload) in zip(pages, rest[1::3], strict=True):
+        assert warc_headers.get_header("WARC-Target-URI") == page["url"]
+        assert warc_headers.get_header("WARC-Identified-Payload-Type") == "text/html"
+        assert http_headers.get_statuscode() == "200"
+        assert http_headers.get_header("Content-Type") == "text/html; charset=utf-8"
+        html = payload.decode("utf-8")
         assert html.startswith("<!DOCTYPE html>") and "<footer>" in html
         if "html" not in page:
             assert "<nav>" in html and "<article>" in html
@@ -109,9 +112,9 @@ def test_datatrove_warc_reader_yields_every_page(web_warc, pages):
 
 
 def test_build_is_byte_identical_and_demo_warc_is_cached(tmp_path, monkeypatch, web_warc):
-    again = sample.build_sample_warc(tmp_path / "again.warc.gz")
+    again = sample.build_sample_warc(tmp_path / "again" / sample.WARC_FILE_NAME)
     assert again.read_bytes() == web_warc.read_bytes()
-    other_dump = sample.build_sample_warc(tmp_path / "other.warc.gz", dump="CC-MAIN-2023-50")
+    other_dump = sample.build_sample_warc(tmp_path / "other" / sample.WARC_FILE_NAME, dump="CC-MAIN-2023-50")
     assert other_dump.read_bytes() != web_warc.read_bytes()
 
     monkeypatch.setenv("CURATE_CACHE", str(tmp_path / "cache"))
@@ -143,10 +146,11 @@ def test_math_pages_contain_their_tex_and_every_markup(tmp_path):
     ):
         assert markup in every_html, markup
     assert any(p["tex"] == [] and "$" in p["html"] for p in math), "a page where $ is currency"
-    warc = sample.build_sample_warc(tmp_path / "math.warc.gz", math)
-    with warc.open("rb") as file:
-        urls = [r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(file) if r.rec_type == "response"]
-    assert urls == [p["url"] for p in math]
+    records = read_records(sample.build_sample_warc(tmp_path / "math.warc.gz", math))
+    responses = [
+        (headers.get_header("WARC-Target-URI"), payload) for kind, headers, _, payload in records if kind == "response"
+    ]
+    assert responses == [(p["url"], p["html"].encode("utf-8")) for p in math]
 
 
 def test_code_files_exist_with_the_right_extension_and_manifest():
