@@ -29,6 +29,7 @@ _RECIPES = [
             "FineWeb paper, Penedo et al. 2024, arXiv:2406.17557 (pipeline, filters, §4 educational classifier)",
             "datatrove `examples/fineweb.py` (filter thresholds, MinHash settings)",
             "model card HuggingFaceFW/fineweb-edu-classifier (threshold int_score >= 3, F1 0.82)",
+            "SmolLM2 paper, Ben Allal et al. 2025, arXiv:2502.02737 (§4: FineWeb-Edu in the SmolLM2 stage mixtures)",
         ],
     ),
     (
@@ -40,6 +41,7 @@ _RECIPES = [
             "SmolLM2 paper, Ben Allal et al. 2025, arXiv:2502.02737 (§3.3 and App. C: FineMath pipeline)",
             "model card HuggingFaceTB/finemath-classifier (3+ and 4+ thresholds)",
             "dataset card HuggingFaceTB/finemath (configs finemath-3plus, finemath-4plus)",
+            "FineWeb paper, arXiv:2406.17557 (the LLM-annotation + classifier approach FineMath reuses)",
         ],
     ),
     (
@@ -51,6 +53,7 @@ _RECIPES = [
             "SmolLM2 paper, Ben Allal et al. 2025, arXiv:2502.02737 (§3.4 and App. D: Stack-Edu)",
             "model cards HuggingFaceTB/stack-edu-classifier-<language> (threshold 3, Java 2)",
             "dataset card HuggingFaceTB/stack-edu (one config per language; The Stack v2 terms of use apply)",
+            "FineWeb paper, arXiv:2406.17557 (the LLM-annotation + classifier approach Stack-Edu reuses)",
         ],
     ),
 ]
