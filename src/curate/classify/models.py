@@ -113,6 +113,22 @@ def _cut_at_space(text: str, max_chars: int) -> str:
     return text[: cut if cut > 0 else max_chars]
 
 
+def tokenize_truncated(tokenizer, texts: list[str], max_length: int) -> list[list[int]]:
+    """Token ids of each text truncated to ``max_length``, without tokenizing the part of a long text never used.
+
+    The result equals ``tokenizer(texts, truncation=True, max_length=max_length)`` for tokenizers that split
+    words at spaces: a text is cut at a space far past the window, and tokenized whole when the cut part would
+    not fill the window.
+    """
+    max_chars = max_length * _CHARS_PER_TOKEN_BOUND
+    cut = [_cut_at_space(text, max_chars) for text in texts]
+    ids = tokenizer(cut, truncation=True, max_length=max_length)["input_ids"]
+    for i, (text, short) in enumerate(zip(texts, cut, strict=True)):
+        if short is not text and len(ids[i]) < max_length:
+            ids[i] = tokenizer(text, truncation=True, max_length=max_length)["input_ids"]
+    return ids
+
+
 class HFSequenceRegressor:
     """A ``transformers`` sequence-classification model with one regression output (``num_labels=1``).
 
@@ -152,14 +168,7 @@ class HFSequenceRegressor:
 
     def tokenize(self, texts: list[str]) -> list[list[int]]:
         """Token ids of each text, truncated to ``max_length`` (special tokens included)."""
-        max_chars = self.max_length * _CHARS_PER_TOKEN_BOUND
-        cut = [_cut_at_space(text, max_chars) for text in texts]
-        ids = self.tokenizer(cut, truncation=True, max_length=self.max_length)["input_ids"]
-        for i, (text, short) in enumerate(zip(texts, cut, strict=True)):
-            if short is not text and len(ids[i]) < self.max_length:
-                # the cut removed text that would have been inside the window: tokenize it whole
-                ids[i] = self.tokenizer(text, truncation=True, max_length=self.max_length)["input_ids"]
-        return ids
+        return tokenize_truncated(self.tokenizer, texts, self.max_length)
 
     def predict(self, texts: list[str]) -> np.ndarray:
         """Raw regression output for each text, in input order."""
@@ -200,7 +209,7 @@ class EmbeddingHeadRegressor:
         self.encoder = load_sentence_encoder(self.encoder_ref, device=device)
         # the head was fitted on embeddings of at most this many tokens: never look further than that
         self.encoder.max_seq_length = min(max_length, int(config.get("max_length", max_length)))
-        if self.coef.shape != (self.encoder.get_sentence_embedding_dimension(),):
+        if self.coef.shape != (embedding_dimension(self.encoder),):
             raise ValueError(
                 f"{folder}: weights of shape {self.coef.shape} do not match the {self.encoder_ref} embedding size"
             )
@@ -224,6 +233,12 @@ def load_sentence_encoder(ref: str, *, device: str = "auto"):
     if device == "cpu":
         limit_cpu_threads()
     return SentenceTransformer(resolve(ref), device=device)
+
+
+def embedding_dimension(encoder) -> int:
+    """Output size of a sentence-transformers model (the method was renamed in sentence-transformers 6)."""
+    method = getattr(encoder, "get_embedding_dimension", None) or encoder.get_sentence_embedding_dimension
+    return int(method())
 
 
 def embed_texts(encoder, texts: list[str], *, batch_size: int, normalize: bool) -> np.ndarray:
