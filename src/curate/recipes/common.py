@@ -1,0 +1,76 @@
+"""Pieces every recipe shares: model choice (published or offline), exclusion writers, WARC input."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from datatrove.pipeline.writers import JsonlWriter
+
+from curate.config import ConfigError, RecipeConfig
+from curate.recipes import RunPaths, resolve_project_path, step
+
+DEMO_INPUT = "demo"
+
+
+def is_offline(cfg: RecipeConfig) -> bool:
+    """``offline: auto`` means offline exactly when the input is the built-in sample."""
+    offline = str(cfg["offline"]).lower()  # --set offline=true arrives as the string "True"
+    if offline == "auto":
+        return cfg["input"] == DEMO_INPUT
+    if offline in ("true", "false"):
+        return offline == "true"
+    raise ConfigError(f"bad value {cfg['offline']!r} for 'offline': expected auto, true or false")
+
+
+@dataclass
+class ModelChoice:
+    """The models a run uses: the published ones, or the offline set from ``offline_models``."""
+
+    language_model: str
+    tokenizer: str
+    edu_classifier: str
+
+    @classmethod
+    def from_config(cls, cfg: RecipeConfig) -> "ModelChoice":
+        if is_offline(cfg):
+            offline = cfg.section("offline_models")
+            return cls(
+                language_model=offline["language_model"],
+                tokenizer=offline["tokenizer"],
+                edu_classifier=resolve_project_path(offline["edu_classifier"]),
+            )
+        return cls(
+            language_model=cfg["language.model"],
+            tokenizer=cfg["tokenizer"],
+            edu_classifier=resolve_project_path(cfg["edu_classifier"]),
+        )
+
+
+def exclusion_writer(cfg: RecipeConfig, paths: RunPaths) -> Callable[[str], JsonlWriter | None]:
+    """``removed("c4")`` gives the writer for documents the C4 step drops, or None when disabled."""
+
+    def removed(step_name: str) -> JsonlWriter | None:
+        if not cfg["write_removed"]:
+            return None
+        return JsonlWriter(paths.removed(step_name))
+
+    return removed
+
+
+def warc_reader(cfg: RecipeConfig):
+    """The Common Crawl reader for ``input`` (the built-in sample when it is "demo")."""
+    from curate.blocks.warc import CommonCrawlWarcReader
+    from curate.inputs import resolve_warc_input
+
+    spec = cfg["input"]
+    if spec == DEMO_INPUT:
+        from curate.sample import demo_warc
+
+        spec = str(demo_warc())
+    source = resolve_warc_input(spec)
+    return step(
+        CommonCrawlWarcReader,
+        data_folder=source.data_folder,
+        paths_file=source.paths_file,
+        glob_pattern=source.glob_pattern,
+        dump=cfg["dump"] or source.dump,
+    )

@@ -1,0 +1,132 @@
+"""FineWeb-Edu: Common Crawl WARC -> FineWeb filters -> MinHash per dump -> PII -> educational score -> Parquet.
+
+Reads top to bottom like the FineWeb paper (arXiv 2406.17557) and datatrove's examples/fineweb.py, whose order
+wins where the two differ (MinHash after the C4 and FineWeb filters).
+"""
+
+from datatrove.pipeline.dedup import MinhashDedupCluster, MinhashDedupFilter, MinhashDedupSignature
+from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
+from datatrove.pipeline.extractors import Trafilatura
+from datatrove.pipeline.filters import (
+    C4QualityFilter,
+    FineWebQualityFilter,
+    GopherQualityFilter,
+    GopherRepetitionFilter,
+)
+from datatrove.pipeline.formatters import PIIFormatter
+from datatrove.pipeline.readers import JsonlReader
+from datatrove.pipeline.tokens import TokensCounter
+from datatrove.pipeline.writers import JsonlWriter
+from datatrove.utils.hashing import HashConfig
+
+from curate.assets import resolve
+from curate.blocks.language import FastTextLanguageFilter
+from curate.blocks.scorer import EduClassifierScorer
+from curate.blocks.threshold import ScoreThreshold
+from curate.blocks.urls import OfflineURLFilter
+from curate.blocks.writers import FINEWEB_COLUMNS, SCORE_COLUMNS, FlatParquetWriter
+from curate.config import RecipeConfig
+from curate.recipes import RunPaths, Stage, step
+from curate.recipes.common import ModelChoice, exclusion_writer, warc_reader
+
+
+def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
+    models = ModelChoice.from_config(cfg)
+    tasks, workers = cfg["tasks"], cfg["workers"]
+    removed = exclusion_writer(cfg, paths)
+    filtered = f"{paths.work}/filtered"
+    minhash = f"{paths.work}/minhash"
+    mh = cfg.section("minhash")
+    minhash_config = MinhashConfig(
+        n_grams=mh["n_grams"],
+        num_buckets=mh["num_buckets"],
+        hashes_per_bucket=mh["hashes_per_bucket"],
+        seed=mh["seed"],
+        hash_config=HashConfig(hash_fc=mh["hash_fc"], precision=mh["precision"]),
+    )
+    gopher_rep = cfg.section("gopher_repetition")
+    gopher_rep["top_n_grams"] = tuple(tuple(x) for x in gopher_rep["top_n_grams"])
+    gopher_rep["dup_n_grams"] = tuple(tuple(x) for x in gopher_rep["dup_n_grams"])
+
+    filtering = Stage(
+        "filter",
+        [
+            warc_reader(cfg),
+            step(OfflineURLFilter, **cfg.section("url_filter"), exclusion_writer=removed("url")),
+            step(Trafilatura, **cfg.section("extraction")),
+            step(
+                FastTextLanguageFilter,
+                languages=cfg["language.languages"],
+                language_threshold=cfg["language.threshold"],
+                model=models.language_model,
+                exclusion_writer=removed("language"),
+            ),
+            step(GopherRepetitionFilter, **gopher_rep, exclusion_writer=removed("gopher_repetition")),
+            step(GopherQualityFilter, **cfg.section("gopher_quality"), exclusion_writer=removed("gopher_quality")),
+            step(C4QualityFilter, **cfg.section("c4_quality"), exclusion_writer=removed("c4")),
+            step(FineWebQualityFilter, **cfg.section("fineweb_quality"), exclusion_writer=removed("fineweb_quality")),
+            step(JsonlWriter, output_folder=filtered),
+        ],
+        tasks,
+        workers,
+    )
+    signatures = Stage(
+        "minhash_signatures",
+        [
+            step(JsonlReader, data_folder=filtered),
+            step(MinhashDedupSignature, output_folder=f"{minhash}/signatures", config=minhash_config),
+        ],
+        tasks,
+        workers,
+    )
+    buckets = Stage(
+        "minhash_buckets",
+        [
+            step(
+                MinhashDedupBuckets,
+                input_folder=f"{minhash}/signatures",
+                output_folder=f"{minhash}/buckets",
+                config=minhash_config,
+            )
+        ],
+        minhash_config.num_buckets,  # datatrove: a multiple of num_buckets
+        workers,
+    )
+    clusters = Stage(
+        "minhash_clusters",
+        [
+            step(
+                MinhashDedupCluster,
+                input_folder=f"{minhash}/buckets",
+                output_folder=f"{minhash}/remove_ids",
+                config=minhash_config,
+            )
+        ],
+        1,
+    )
+    select = Stage(
+        "score_and_select",
+        [
+            step(JsonlReader, data_folder=filtered),
+            step(MinhashDedupFilter, input_folder=f"{minhash}/remove_ids", exclusion_writer=removed("minhash")),
+            step(PIIFormatter, **cfg.section("pii")),
+            step(TokensCounter, tokenizer_name_or_path=resolve(models.tokenizer)),
+            step(
+                EduClassifierScorer,
+                model=models.edu_classifier,
+                max_length=cfg["edu_max_length"],
+                batch_size=cfg["edu_batch_size"],
+                device=cfg["edu_device"],
+            ),
+            step(ScoreThreshold, threshold=cfg["edu_threshold"], exclusion_writer=removed("edu_threshold")),
+            step(
+                FlatParquetWriter,
+                output_folder=paths.data,
+                columns=FINEWEB_COLUMNS | SCORE_COLUMNS,
+                max_file_size=cfg["shard_max_bytes"],
+            ),
+        ],
+        tasks,
+        workers,
+    )
+    return [filtering, signatures, buckets, clusters, select]

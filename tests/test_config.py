@@ -1,0 +1,43 @@
+import pytest
+
+from curate.config import ConfigError, available_recipes, load_recipe_config
+
+
+def test_fineweb_edu_is_listed():
+    assert "fineweb_edu" in available_recipes()
+
+
+def test_overrides_keep_types_and_reach_nested_keys():
+    cfg = load_recipe_config(
+        "fineweb_edu", ["edu_threshold=2", "language.threshold=0.7", "tasks=8", "language.languages=[en, fr]"]
+    )
+    assert cfg["edu_threshold"] == 2
+    assert cfg["language.threshold"] == pytest.approx(0.7)
+    assert cfg["tasks"] == 8
+    assert cfg["language.languages"] == ["en", "fr"]
+
+
+def test_int_widens_to_float():
+    cfg = load_recipe_config("fineweb_edu", ["language.threshold=1"])
+    assert isinstance(cfg["language.threshold"], float)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("no_such_key=1", "unknown key 'no_such_key'"),
+        ("language.nope=1", "unknown key 'language.nope'"),
+        ("nope.deeper=1", "unknown key 'nope'"),
+        ("tasks=many", "bad value 'many' for 'tasks'"),
+        ("write_removed=3", "bad value 3 for 'write_removed'"),
+        ("tasks", "--set expects key=value"),
+    ],
+)
+def test_bad_overrides_are_rejected_with_one_sentence(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_recipe_config("fineweb_edu", [override])
+
+
+def test_unknown_recipe():
+    with pytest.raises(ConfigError, match="unknown recipe 'nope'"):
+        load_recipe_config("nope")
