@@ -169,3 +169,21 @@ def test_loaded_models_do_not_travel_with_the_pickled_step(tiny_models):
     assert scorer._loaded
     clone = pickle.loads(pickle.dumps(scorer))
     assert clone._loaded == {} and clone.models == tiny_models
+
+
+def test_the_15_stack_edu_languages_are_pinned():
+    """Names as the Hub configs of HuggingFaceTB/stack-edu; threshold 3 except Java 2 (SmolLM2 paper, App. D)."""
+    from curate.languages import BY_NAME, THRESHOLDS, get_language
+
+    assert sorted(BY_NAME) == sorted(
+        ["Python", "Cpp", "Markdown", "C", "JavaScript", "Java", "SQL", "PHP", "CSharp", "TypeScript", "Shell",
+         "Swift", "Go", "Rust", "Ruby"]
+    )  # fmt: skip
+    assert THRESHOLDS == {name: (2 if name == "Java" else 3) for name in BY_NAME}
+    assert CLASSIFIERS["Cpp"] == "HuggingFaceTB/stack-edu-classifier-cpp"
+    assert CLASSIFIERS["JavaScript"] == "HuggingFaceTB/stack-edu-classifier-javascript"
+    assert all(ref.startswith("HuggingFaceTB/stack-edu-classifier-") for ref in CLASSIFIERS.values())
+    assert len(set(CLASSIFIERS.values())) == 15
+    assert get_language("CSharp").display_name == "C#"
+    with pytest.raises(KeyError, match="Klingon"):
+        get_language("Klingon")
