@@ -241,3 +241,16 @@ def test_token_never_appears_in_output_or_logs(tmp_path, capfd, caplog, monkeypa
     assert "refused the push" in everything
     assert TOKEN not in everything
     assert TOKEN[3:15] not in everything
+
+
+def test_connection_dropped_mid_upload_is_recovered(tmp_path):
+    output = write_recipe_output(tmp_path / "out")
+    with HubStandIn(tmp_path / "hub", token=TOKEN) as hub:
+        # huggingface_hub retries the storage PUT itself (one backoff wait of about 1 s)
+        hub.inject("drop_during", "PUT", r"^/standin-lfs/")
+        HubPusher(REPO, token=TOKEN, endpoint=hub.endpoint).push(output)
+        remote = hub.files(REPO)
+        puts = [path for method, path in hub.requests if method == "PUT"]
+    assert remote == local_published_files(output)
+    assert len(puts) == sum(hub.lfs_puts.values()) + 1  # one dropped attempt, then each blob exactly once
+    assert set(hub.lfs_puts.values()) == {1}
