@@ -12,6 +12,7 @@ corrupt record at the next gzip member (or ``WARC/`` line in an uncompressed fil
 import codecs
 import io
 import re
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -34,6 +35,7 @@ WET_MIME_TYPES = frozenset({"text/plain"})
 _GZIP_MAGIC = b"\x1f\x8b\x08"
 _PLAIN_WARC_MAGIC = b"WARC/1."
 _RESYNC_CHUNK = 1 << 16
+_MAX_HEADER_BYTES = 1 << 16
 _META_CHARSET = re.compile(rb"<meta[^>]{0,300}?charset\s*=\s*[\"']?\s*([a-z0-9_.:\-]+)", re.IGNORECASE)
 _META_SCAN_BYTES = 16384
 _IS_PART_OF = re.compile(rb"^isPartOf:[ \t]*(\S+)", re.MULTILINE)
@@ -54,6 +56,14 @@ _CODEC_SUPERSETS = {
     "euc_kr": "cp949",
     "big5": "big5hkscs",
 }
+
+# The encodings of the WHATWG Encoding Standard (what browsers decode), as Python codecs after _CODEC_SUPERSETS
+_WEB_CODECS = frozenset(
+    ["utf-8", "utf-8-sig", "utf-16-be", "utf-16-le", "cp866", "koi8-r", "koi8-u", "mac-roman", "mac-cyrillic", "cp874"]
+    + [f"iso8859-{n}" for n in (2, 3, 4, 5, 6, 7, 8, 10, 13, 14, 15, 16)]
+    + [f"cp{n}" for n in range(1250, 1259)]
+    + ["gb18030", "big5hkscs", "euc_jp", "iso2022_jp", "cp932", "cp949"]
+)
 
 
 @dataclass
@@ -80,7 +90,7 @@ class RawRecord:
 class StreamBreak:
     """A part of the file that could not be parsed; ``resumed`` says whether reading went on after it."""
 
-    offset: int | None
+    offset: int | None  # where the unreadable bytes start, when known exactly
     resumed: bool
 
 
@@ -143,6 +153,9 @@ def _detect(body: bytes) -> tuple[str | None, float]:
 
     result = cchardet.detect(body)
     codec = _python_codec(result["encoding"]) if result.get("encoding") else None
+    if codec and codec not in _WEB_CODECS:
+        # e.g. IBM865 for German text: no browser decodes pages so; Windows-1252 is the web's default
+        codec = "cp1252"
     return codec, result.get("confidence") or 0.0
 
 
@@ -234,6 +247,70 @@ def _is_arc(filepath: str) -> bool:
     return name.endswith(".arc")
 
 
+class _Damaged(Exception):
+    def __init__(self, at: int | None):
+        self.at = at
+
+
+def _tail_bytes(stream, offset: int, gzipped: bool) -> Iterator[bytes]:
+    """The file's (inflated) bytes from ``offset`` on; raises _Damaged where a gzip member is cut or corrupt."""
+    stream.seek(offset)
+    if not gzipped:
+        while chunk := stream.read(_RESYNC_CHUNK):
+            yield chunk
+        return
+    inflater, member_start, in_member, position = zlib.decompressobj(wbits=31), offset, False, offset
+    while chunk := stream.read(_RESYNC_CHUNK):
+        data = chunk
+        while data:
+            in_member = True
+            try:
+                yield inflater.decompress(data)
+            except zlib.error:
+                raise _Damaged(member_start) from None
+            if not inflater.eof:
+                break
+            data = inflater.unused_data
+            member_start = position + len(chunk) - len(data)
+            inflater, in_member = zlib.decompressobj(wbits=31), False
+        position += len(chunk)
+    if in_member:
+        raise _Damaged(member_start)
+
+
+def _damage_after(stream, offset: int, gzipped: bool) -> tuple[bool, int | None]:
+    """Whether unreadable bytes follow the last record read (it starts at ``offset``), and where, when known.
+
+    FastWARC ends quietly when a file stops inside a gzip or WARC header, so the last record is re-read here:
+    its gzip members must be complete and after its block (headers, Content-Length bytes) only whitespace may follow.
+    """
+    head, block_end, seen = b"", None, 0
+    try:
+        for chunk in _tail_bytes(stream, offset, gzipped):
+            if block_end is None:
+                head += chunk
+                header_end = head.find(b"\r\n\r\n")
+                if header_end < 0:
+                    if len(head) > _MAX_HEADER_BYTES:
+                        return True, None if gzipped else offset
+                    continue
+                length = re.search(rb"\r\ncontent-length:[ \t]*(\d+)", head[:header_end].lower())
+                if length is None:
+                    return True, None if gzipped else offset
+                block_end = header_end + 4 + int(length.group(1))
+                chunk = head
+            if chunk[max(0, block_end - seen) :].strip():
+                return True, None if gzipped else offset + block_end
+            seen += len(chunk)
+    except _Damaged as damage:
+        if damage.at == offset and block_end is not None and seen >= block_end:
+            return False, None  # only the gzip trailer (CRC, size) of the last record is missing: nothing lost
+        return True, damage.at
+    if block_end is None:
+        return bool(head.strip()), None if gzipped else offset
+    return seen < block_end, None
+
+
 class CommonCrawlWarcReader(BaseDiskReader):
     """Read web pages from Common Crawl WARC, WET and ARC files; every record that is not a document is counted.
 
@@ -316,8 +393,8 @@ class CommonCrawlWarcReader(BaseDiskReader):
         with self.data_folder.open(filepath, "rb") as stream:
             records = self._warcio_records(stream) if _is_arc(filepath) else self._fastwarc_records(stream)
             for item in records:
-                # where a record ends is known from the next one; not when unreadable bytes follow it
-                next_offset = item.offset if isinstance(item, RawRecord) else None
+                # where a record ends is known from the next one (or from where the damage after it starts)
+                next_offset = item.offset
                 if pending:
                     if document := self._finish(pending, next_offset, filepath, last=False):
                         yield document
@@ -404,35 +481,43 @@ class CommonCrawlWarcReader(BaseDiskReader):
         stream.seek(0)
         magic = _GZIP_MAGIC if stream.read(3) == _GZIP_MAGIC else _PLAIN_WARC_MAGIC
         start = 0
-        break_offset: int | None = None  # where the unreadable region being skipped began
         in_break = False
         while True:
             stream.seek(start)
             last_good = None
+            last_complete = True
             try:
                 for record in ArchiveIterator(stream, parse_http=False):
                     raw = self._read_fastwarc_record(record, record.stream_pos)
                     if in_break:
-                        yield StreamBreak(break_offset, resumed=True)
+                        yield StreamBreak(None, resumed=True)
                         in_break = False
-                    last_good = raw.offset
+                    last_good, last_complete = raw.offset, raw.complete
                     yield raw
-                return
             except (OSError, ValueError) as err:
                 # the damage lies after the last record read; a restart that read nothing failed at its start
                 failed_from = last_good if last_good is not None else start
                 logger.debug(f"WARC parse error after byte {failed_from}: {err}")
+            else:
+                # FastWARC also ends quietly when the file stops inside a gzip or WARC header
+                if last_complete:
+                    damaged, at = _damage_after(
+                        stream, start if last_good is None else last_good, magic == _GZIP_MAGIC
+                    )
+                    if damaged:
+                        yield StreamBreak(at, resumed=False)
+                return
             start = self._next_record_start(stream, failed_from + 1, magic)
-            if not in_break:
-                in_break = True
-                break_offset = start if last_good is not None else failed_from
+            in_break = True
             if start is None:
-                yield StreamBreak(break_offset, resumed=False)
+                yield StreamBreak(None, resumed=False)
                 return
 
     def _read_fastwarc_record(self, record, offset: int) -> RawRecord:
         headers = record.headers
-        record_type = str(record.record_type) if headers.get("WARC-Type") else "broken"
+        # a header block cut short by the end of the file comes out without WARC-Type or Content-Length
+        has_headers = headers.get("WARC-Type") and headers.get("Content-Length") is not None
+        record_type = str(record.record_type) if has_headers else "broken"
         raw = RawRecord(
             offset=offset,
             record_type=record_type,
