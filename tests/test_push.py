@@ -254,3 +254,14 @@ def test_connection_dropped_mid_upload_is_recovered(tmp_path):
     assert remote == local_published_files(output)
     assert len(puts) == sum(hub.lfs_puts.values()) + 1  # one dropped attempt, then each blob exactly once
     assert set(hub.lfs_puts.values()) == {1}
+
+
+def test_private_push_refuses_an_existing_public_repo(tmp_path, capsys, monkeypatch):
+    output = write_recipe_output(tmp_path / "out")
+    monkeypatch.setenv("CURATE_TEST_TOKEN", TOKEN)
+    with HubStandIn(tmp_path / "hub", token=TOKEN) as hub:
+        HubPusher(REPO, token=TOKEN, endpoint=hub.endpoint)._api.create_repo(REPO, repo_type="dataset")
+        args = [str(output), REPO, "--private", "--endpoint", hub.endpoint, "--token-env", "CURATE_TEST_TOKEN"]
+        assert push_cli.main(args) == 2
+        assert hub.files(REPO) == {}
+    assert "is public" in capsys.readouterr().err

@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 
+import httpx2
 from huggingface_hub.errors import HfHubHTTPError
 
 from curate.publish.hub import PushPlan, push_output
@@ -49,7 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         status = error.response.status_code if error.response is not None else "?"
         print(f"error: the Hub refused the push (HTTP {status}, {type(error).__name__})", file=sys.stderr)
         return 1
-    except (FileNotFoundError, ValueError) as error:
+    except httpx2.TransportError as error:
+        print(f"error: could not reach the Hub ({type(error).__name__}); rerun to resume", file=sys.stderr)
+        return 1
+    except (FileNotFoundError, ValueError, PermissionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if isinstance(result, PushPlan):

@@ -233,6 +233,10 @@ class HubPusher:
             "create repo",
             lambda: self._api.create_repo(self.repo_id, repo_type="dataset", private=self.private, exist_ok=True),
         )
+        if self.private:
+            info = self._with_retries("repo info", lambda: self._api.dataset_info(self.repo_id))
+            if info.private is False:
+                raise PermissionError(f"{self.repo_id} exists and is public: not pushing data asked to be private")
         if self.revision != "main":
             self._with_retries(
                 "create branch",
