@@ -66,7 +66,7 @@ def _commoncrawl_dump(spec: str, base: str) -> WarcInput:
     if not match or not 1 <= int(match.group(2)) <= 53:
         raise ValueError(
             f"{spec!r} is not a Common Crawl dump name: expected CC-MAIN-YYYY-WW with a week 01-53, "
-            "e.g. CC-MAIN-2024-10."
+            "for example CC-MAIN-2024-10."
         )
     base = _with_slash(base)
     return WarcInput(data_folder=base, paths_file=f"{base}crawl-data/{spec}/warc.paths.gz", dump=spec)
