@@ -402,7 +402,9 @@ class CommonCrawlWarcReader(BaseDiskReader):
                     pending = None
                 if isinstance(item, StreamBreak):
                     self.stat_update("broken_record" if item.resumed else "truncated_file")
-                    logger.warning(f"{filepath}: unreadable data near byte {item.offset}; resumed={item.resumed}")
+                    where = f" at byte {item.offset}" if item.offset is not None else ""
+                    after = "resumed at the next record" if item.resumed else "rest of the file skipped"
+                    logger.warning(f"{filepath}: unreadable WARC data{where}; {after}")
                     continue
                 if item.record_type == "warcinfo" and item.complete and item.payload:
                     if match := _IS_PART_OF.search(item.payload):
