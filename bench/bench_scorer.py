@@ -1,0 +1,133 @@
+"""Classifier scoring speed: curate's scorer against a plain ``transformers`` text-classification pipeline.
+
+    python -m bench.bench_scorer [--n 200] [--device cpu] [--source extraction|sample]
+
+A BERT-base-sized regression model (``BertConfig()`` defaults, ``num_labels=1``, RANDOM weights, the MiniLM
+WordPiece tokenizer with the same 30,522-token vocabulary) scores real page texts (``shared/data/extraction``
+ground truth, or the project's own sample pages with ``--source sample``). Both sides truncate to 512 tokens,
+run in the same process with the same thread count, and must give the same scores.
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def page_texts(source: str, n: int) -> list[str]:
+    """Up to ``n`` real page texts: extraction ground truth (ScrapingHub articles) or the sample pages' bodies."""
+    if source == "sample":
+        from curate.sample import web_pages
+
+        return [page["body"] for page in web_pages()][:n]
+    from curate.assets import shared_data_dir
+
+    rows = [json.loads(line) for line in (shared_data_dir() / "extraction" / "truth.jsonl").read_text().splitlines()]
+    return [row["text"] for row in rows if row.get("text")][:n]
+
+
+def random_bert_base(folder: Path) -> Path:
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from curate.assets import resolve
+
+    torch.manual_seed(0)
+    BertForSequenceClassification(BertConfig(num_labels=1, problem_type="regression")).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(resolve("bundled:all-minilm-l6-v2")).save_pretrained(folder)
+    return folder
+
+
+def timed(function):
+    start = time.perf_counter()
+    result = function()
+    return result, time.perf_counter() - start
+
+
+def run(n: int, device: str, source: str, batch_size: int) -> dict:
+    import torch
+    from transformers import pipeline
+
+    from curate.classify.models import load_regressor
+
+    texts = page_texts(source, n)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = random_bert_base(Path(tmp) / "bert-base")
+        regressor = load_regressor(str(folder), device=device, batch_size=batch_size)
+        tokens = sum(len(ids) for ids in regressor.tokenize(texts))
+        regressor.predict(texts[:4])  # warm-up, both sides
+        ours, ours_s = timed(lambda: regressor.predict(texts))
+
+        dtype = torch.bfloat16 if regressor.device.startswith("cuda") else torch.float32
+        classifier = pipeline("text-classification", model=str(folder), device=regressor.device, dtype=dtype)
+        options = {"truncation": True, "max_length": 512, "function_to_apply": "none"}
+        classifier(texts[:4], **options)
+        plain, plain_s = timed(lambda: classifier(texts, **options))
+        batched, batched_s = timed(lambda: classifier(texts, batch_size=batch_size, **options))
+    plain_scores = np.array([row["score"] for row in plain])
+    batched_scores = np.array([row["score"] for row in batched])
+    return {
+        "n": len(texts),
+        "tokens": tokens,
+        "device": regressor.device,
+        "threads": torch.get_num_threads(),
+        "batch_size": batch_size,
+        "ours_s": ours_s,
+        "plain_s": plain_s,
+        "batched_s": batched_s,
+        "max_abs_diff": float(max(np.abs(ours - plain_scores).max(), np.abs(ours - batched_scores).max())),
+    }
+
+
+def section(result: dict, command: str) -> str:
+    from bench.report import machine
+
+    n, tokens = result["n"], result["tokens"]
+    rows = [
+        ("curate `load_regressor(...).predict` (length-sorted batches)", result["ours_s"]),
+        ("`pipeline('text-classification')`, default batch size 1", result["plain_s"]),
+        (f"`pipeline('text-classification')`, batch_size={result['batch_size']}", result["batched_s"]),
+    ]
+    lines = [
+        f"Command: `{command}`",
+        f"Machine: {machine()}; device {result['device']}, torch threads {result['threads']}.",
+        f"Model: BERT-base (`BertConfig()` defaults, random weights, num_labels=1); {n} real page texts, "
+        f"{tokens:,} tokens after truncation to 512. Largest score difference between the runs: "
+        f"{result['max_abs_diff']:.2e}.",
+        "",
+        "| scorer | seconds | docs/s | tokens/s | speed-up vs pipeline default |",
+        "|---|---|---|---|---|",
+    ]
+    for name, seconds in rows:
+        lines.append(
+            f"| {name} | {seconds:.1f} | {n / seconds:.1f} | {tokens / seconds:,.0f} | "
+            f"{result['plain_s'] / seconds:.2f}x |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=200, help="number of page texts")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--source", choices=("extraction", "sample"), default="extraction")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--no-write", action="store_true", help="print the section instead of writing it")
+    args = parser.parse_args(argv or [])
+    result = run(args.n, args.device, args.source, args.batch_size)
+    command = f"python -m bench.bench_scorer --n {args.n} --device {args.device} --source {args.source}"
+    body = section(result, command)
+    print(json.dumps(result))
+    print(body)
+    if not args.no_write:
+        from bench.report import write_section
+
+        write_section("Scorer", body)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
