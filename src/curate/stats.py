@@ -8,6 +8,9 @@ from datatrove.utils.stats import PipelineStats
 
 from curate.recipes import RunPaths, Stage
 
+# counted drops that datatrove blocks record without a dropped_/skipped_ prefix
+REASON_KEYS = ("timeout", "clean_error", "broken_process", "truncated_file", "broken_record")
+
 
 @dataclass
 class StepSummary:
@@ -46,17 +49,22 @@ def summarize(merged: dict[str, PipelineStats]) -> list[StepSummary]:
     rows = []
     for stage, pipeline_stats in merged.items():
         for step_stats in pipeline_stats.stats:
-            stats = step_stats.to_dict()
-            docs_in = _count(stats, "total") or _count(stats, "documents")
+            stats = step_stats.to_dict()["stats"]
             docs_out = _count(stats, "forwarded")
+            if docs_out is None:  # readers count what they emit as documents
+                docs_out = _count(stats, "documents")
             reasons = {
                 key.removeprefix("dropped_"): _count(stats, key)
                 for key in stats
-                if key.startswith("dropped_") or key.startswith("skipped_") or key in ("timeout", "clean_error")
+                if key.startswith(("dropped_", "skipped_")) or key in REASON_KEYS
             }
-            tokens = (
-                stats.get("doc_len_tokens", {}).get("total") if isinstance(stats.get("doc_len_tokens"), dict) else None
-            )
+            docs_in = _count(stats, "total")
+            if docs_in is not None and docs_out is not None:
+                # datatrove's LanguageFilter and MinHash filter drop without a reason, extractors drop empty text
+                unexplained = docs_in - docs_out - sum(reasons.values())
+                if unexplained > 0:
+                    reasons["empty_text" if "extracted" in stats else "dropped"] = unexplained
+            tokens = stats.get("doc_len_tokens", {}).get("total")
             rows.append(StepSummary(stage, step_stats.name, docs_in, docs_out, reasons, tokens))
     return rows
 
@@ -67,7 +75,6 @@ def format_summary(rows: list[StepSummary], top_reasons: int = 3) -> str:
         reasons = ", ".join(f"{k}={v}" for k, v in sorted(row.reasons.items(), key=lambda kv: -kv[1])[:top_reasons])
         fmt = lambda n: "-" if n is None else str(n)  # noqa: E731
         lines.append(f"{row.stage:<20} {row.step[:34]:<34} {fmt(row.docs_in):>8} {fmt(row.docs_out):>8}  {reasons}")
-    tokens = [r.tokens for r in rows if r.tokens]
-    if tokens:
-        lines.append(f"tokens in the final output: {int(tokens[-1])}")
+    if rows and rows[-1].tokens:
+        lines.append(f"tokens written: {int(rows[-1].tokens)}")
     return "\n".join(lines)
