@@ -7,8 +7,9 @@ Everything here was written for this project (no third-party text), so the offli
   by blank lines; a paragraph starting with ``## `` is a heading, one whose lines all start with ``- `` is a list),
   optional ``html_extra`` (``nav``: link texts, ``aside``: boxes such as ads, ``footer``: text), ``edu_score``
   (0-5, the FineWeb-Edu additive rubric applied by hand) and ``kind`` (educational, news, shop, spam, ...).
-- ``math_pages.jsonl``: full HTML documents with the math markups an extractor must handle, ``tex`` (the LaTeX
-  formulas the page contains) and ``math_score`` (0-5, the FineMath rubric).
+- ``math_pages.jsonl``: ``id``, ``url``, ``title``, ``html`` (a full document), ``markup`` (mathjax-script,
+  mathjax-delimiters, katex, mathml, wp-latex, codecogs, currency or plain), ``tex`` (the LaTeX formulas the page
+  contains, in order; for MathML the LaTeX an extractor should produce) and ``math_score`` (0-5, the FineMath rubric).
 - ``code/<Language>/``: small source files per Stack-Edu language; ``code/manifest.jsonl`` gives ``path``,
   ``language`` and ``edu_score`` (0-5, the Stack-Edu rubric).
 """
