@@ -6,6 +6,7 @@ else the latest row.
 """
 
 from collections.abc import Iterable
+from os import PathLike
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -86,7 +87,7 @@ def read_annotations(output_folder: DataFolderLike, columns: Iterable[str] | Non
 
     Shards that cannot be read (a run killed before closing them) are skipped with a warning.
     """
-    folder = get_datafolder(output_folder)
+    folder = get_datafolder(str(output_folder) if isinstance(output_folder, PathLike) else output_folder)
     wanted = list(columns) if columns is not None else ANNOTATION_SCHEMA.names
     read_columns = list(dict.fromkeys(["id", "score", *wanted]))
     tables = []

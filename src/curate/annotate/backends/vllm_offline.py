@@ -122,7 +122,12 @@ def logprobs_from_request_output(output) -> NextTokenLogprobs:
         for entry in position.values():
             token = entry.decoded_token
             # two token ids can decode to the same text: add their probabilities
-            top[token] = float(entry.logprob) if token not in top else math.logaddexp(top[token], entry.logprob)
+            top[token] = float(entry.logprob) if token not in top else _log_add(top[token], float(entry.logprob))
         return NextTokenLogprobs(top_logprobs=top)
     except (AttributeError, IndexError, TypeError, KeyError) as error:
         return NextTokenLogprobs(error=f"unexpected vLLM output: {error!r}")
+
+
+def _log_add(a: float, b: float) -> float:
+    high = max(a, b)
+    return high + math.log(math.exp(a - high) + math.exp(b - high))
