@@ -5,11 +5,10 @@ the score a document gets says which model scored it."""
 import json
 import math
 import pickle
-from pathlib import Path
 
 import pytest
 from datatrove.data import Document
-from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+from tiny_models import build_tiny_random_bert
 
 import curate.classify.models as classifier_models
 from curate.blocks.code_scorer import PerLanguageScorer
@@ -21,29 +20,6 @@ MODEL_OUTPUTS = {"Python": 1.25, "Java": 2.4, "Go": 3.6}
 
 def stat(step, key: str) -> int:
     return step.stats.stats[key].total if key in step.stats.stats else 0
-
-
-def build_tiny_random_bert(folder: Path, output: float, positions: int = 1024) -> str:
-    """A random 1-layer BERT regression model whose head always outputs ``output``, with a character vocabulary."""
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [chr(c) for c in range(33, 127)]
-    folder.mkdir(parents=True)
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=False)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=positions,
-        num_labels=1,
-    )
-    model = BertForSequenceClassification(config)
-    model.classifier.weight.data.zero_()
-    model.classifier.bias.data.fill_(output)
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
 
 
 @pytest.fixture(scope="module")

@@ -53,3 +53,15 @@ def test_dropped_documents_go_to_the_exclusion_writer(tmp_path):
         ("0", "below_threshold"),
         ("2", "missing_score"),
     ]
+
+
+def test_per_group_threshold_overrides_the_default_for_that_group():
+    block = ScoreThreshold(threshold=3, per_group={"Java": 2})
+    batch = docs(
+        {"int_score": 2, "language": "Java"},
+        {"int_score": 2, "language": "Python"},
+        {"int_score": 1, "language": "Java"},
+        {"int_score": 3, "language": "Python"},
+    )
+    kept = [(d.metadata["language"], d.metadata["int_score"]) for d in block.run(iter(batch))]
+    assert kept == [("Java", 2), ("Python", 3)]

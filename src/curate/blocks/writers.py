@@ -28,6 +28,7 @@ class FlatParquetWriter(ParquetWriter):
     Args:
         output_folder: where the shards go (e.g. ``<output>/data``)
         columns: column name -> pyarrow type; ``text`` and ``id`` come from the document, the rest from metadata
+        aliases: column name -> where its value comes from when the names differ (e.g. ``{"blob_id": "id"}``)
         output_filename: shard name template; ``${dump}`` etc. are filled from metadata, ``${rank}`` is the task
         max_file_size: bytes per shard before a new one starts
         compression: Parquet compression codec
@@ -42,8 +43,10 @@ class FlatParquetWriter(ParquetWriter):
         output_filename: str = "${dump}/${rank}.parquet",
         max_file_size: int = 2 * 2**30,
         compression: str | None = "zstd",
+        aliases: dict[str, str] | None = None,
     ):
         self.columns = dict(columns)
+        self.sources = {column: (aliases or {}).get(column, column) for column in self.columns}
         super().__init__(
             output_folder,
             output_filename=output_filename,
@@ -55,8 +58,8 @@ class FlatParquetWriter(ParquetWriter):
 
 
 def _flat_adapter(writer: FlatParquetWriter, document: Document) -> dict[str, Any]:
-    row = {"text": document.text, "id": document.id}
-    for column in writer.columns:
-        if column not in row:
-            row[column] = document.metadata.get(column)
-    return row
+    fields = {"text": document.text, "id": document.id}
+    return {
+        column: fields[source] if source in fields else document.metadata.get(source)
+        for column, source in writer.sources.items()
+    }

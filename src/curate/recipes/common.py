@@ -1,7 +1,6 @@
 """Pieces every recipe shares: model choice (published or offline), exclusion writers, WARC input."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from datatrove.pipeline.writers import JsonlWriter
 
@@ -21,28 +20,10 @@ def is_offline(cfg: RecipeConfig) -> bool:
     raise ConfigError(f"bad value {cfg['offline']!r} for 'offline': expected auto, true or false")
 
 
-@dataclass
-class ModelChoice:
-    """The models a run uses: the published ones, or the offline set from ``offline_models``."""
-
-    language_model: str
-    tokenizer: str
-    edu_classifier: str
-
-    @classmethod
-    def from_config(cls, cfg: RecipeConfig) -> "ModelChoice":
-        if is_offline(cfg):
-            offline = cfg.section("offline_models")
-            return cls(
-                language_model=offline["language_model"],
-                tokenizer=offline["tokenizer"],
-                edu_classifier=resolve_project_path(offline["edu_classifier"]),
-            )
-        return cls(
-            language_model=cfg["language.model"],
-            tokenizer=cfg["tokenizer"],
-            edu_classifier=resolve_project_path(cfg["edu_classifier"]),
-        )
+def model_ref(cfg: RecipeConfig, key: str):
+    """The model configured at ``key``, or ``offline_models.<key with _ for .>`` when the run is offline."""
+    ref = cfg["offline_models"][key.replace(".", "_")] if is_offline(cfg) else cfg[key]
+    return resolve_project_path(ref) if isinstance(ref, str) else ref
 
 
 def exclusion_writer(cfg: RecipeConfig, paths: RunPaths) -> Callable[[str], JsonlWriter | None]:

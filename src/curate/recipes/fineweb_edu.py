@@ -27,11 +27,10 @@ from curate.blocks.urls import OfflineURLFilter
 from curate.blocks.writers import FINEWEB_COLUMNS, SCORE_COLUMNS, FlatParquetWriter
 from curate.config import RecipeConfig
 from curate.recipes import RunPaths, Stage, step
-from curate.recipes.common import ModelChoice, exclusion_writer, warc_reader
+from curate.recipes.common import exclusion_writer, model_ref, warc_reader
 
 
 def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
-    models = ModelChoice.from_config(cfg)
     tasks, workers = cfg["tasks"], cfg["workers"]
     removed = exclusion_writer(cfg, paths)
     filtered = f"{paths.work}/filtered"
@@ -58,7 +57,7 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
                 FastTextLanguageFilter,
                 languages=cfg["language.languages"],
                 language_threshold=cfg["language.threshold"],
-                model=models.language_model,
+                model=model_ref(cfg, "language.model"),
                 exclusion_writer=removed("language"),
             ),
             step(GopherRepetitionFilter, **gopher_rep, exclusion_writer=removed("gopher_repetition")),
@@ -110,10 +109,10 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
             step(JsonlReader, data_folder=filtered),
             step(MinhashDedupFilter, input_folder=f"{minhash}/remove_ids", exclusion_writer=removed("minhash")),
             step(PIIFormatter, **cfg.section("pii")),
-            step(TokensCounter, tokenizer_name_or_path=resolve(models.tokenizer)),
+            step(TokensCounter, tokenizer_name_or_path=resolve(model_ref(cfg, "tokenizer"))),
             step(
                 EduClassifierScorer,
-                model=models.edu_classifier,
+                model=model_ref(cfg, "edu_classifier"),
                 max_length=cfg["edu_max_length"],
                 batch_size=cfg["edu_batch_size"],
                 device=cfg["edu_device"],
