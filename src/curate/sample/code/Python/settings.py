@@ -1,0 +1,7 @@
+DEBUG = False
+ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
+DATABASE_URL = "sqlite:///app.db"
+SECRET_KEY_ENV = "APP_SECRET_KEY"
+LOG_LEVEL = "INFO"
+PAGE_SIZE = 50
+TIMEZONE = "UTC"

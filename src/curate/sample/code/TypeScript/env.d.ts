@@ -1,0 +1,7 @@
+declare namespace NodeJS {
+  interface ProcessEnv {
+    NODE_ENV: "development" | "production" | "test";
+    API_URL: string;
+    PORT?: string;
+  }
+}
