@@ -418,7 +418,8 @@ class _PageConverter:
         if self.settings.keep_answers and self.settings.main_content:
             text = self._restore_dropped_answers(text, extract_plain_text)
         text = self._delimited_math_to_dollars(text)
-        text = _PLACEHOLDER_RE.sub(lambda m: self.replacements[int(m.group(1))], text)
+        for _ in range(3):  # a table cell may hold a formula placeholder: resolve nested ones too
+            text = _PLACEHOLDER_RE.sub(lambda m: self.replacements[int(m.group(1))], text)
         text = re.sub(r"\n{3,}", "\n\n", text).strip()
         return text, dict(self.counts)
 
@@ -464,7 +465,7 @@ class _PageConverter:
         """Replace ``node`` by a placeholder that becomes ``content`` after extraction."""
         index = len(self.replacements)
         self.replacements.append(content)
-        token = self.tree.create_text_node(f" \ue000{index}\ue001 ")
+        token = self.tree.create_text_node(f"\ue000{index}\ue001")
         if block:
             wrapper = self.tree.create_element("p")
             wrapper.append_child(token)
