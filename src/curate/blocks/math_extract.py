@@ -29,6 +29,7 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.extractors.base import BaseExtractor, ExtractorSandbox
 from datatrove.utils.logging import logger
 from datatrove.utils.typeshelper import StatHints
+from resiliparse.parse.html import NodeType
 
 # Unicode math symbols → LaTeX commands; shared by the MathML converter and the formula normaliser.
 UNICODE_TO_LATEX = {
@@ -74,6 +75,9 @@ def _symbol_command(match: re.Match) -> str:
 
 def _latex_symbols(text: str) -> str:
     return _UNICODE_RE.sub(_symbol_command, text)
+
+
+_ELEMENT, _TEXT = NodeType.ELEMENT, NodeType.TEXT
 
 
 def _local_tag(node) -> str:
@@ -270,7 +274,6 @@ def text_f1(truth: str, output: str) -> float:
 # ---------------------------------------------------------------------------------------------------------------
 # the extractor
 
-_ELEMENT = _TEXT = None  # set lazily from resiliparse's NodeType (import kept out of module import time)
 _PLACEHOLDER_RE = re.compile("\ue000(\\d+)\ue001")
 _LATEX_IMG_SRC_RE = re.compile(
     r"codecogs\.com|mimetex|mathtex|latex\.php|/latex\?|\.latex\?|chart\.apis\.google\.com.*cht=tx", re.I
@@ -390,11 +393,9 @@ class _PageConverter:
         self.counts: Counter = Counter()
 
     def convert(self) -> tuple[str, dict[str, int]]:
-        global _ELEMENT, _TEXT
         from resiliparse.extract.html2text import extract_plain_text
-        from resiliparse.parse.html import HTMLTree, NodeType
+        from resiliparse.parse.html import HTMLTree
 
-        _ELEMENT, _TEXT = NodeType.ELEMENT, NodeType.TEXT
         if not self.html or not self.html.strip():
             self.counts["empty_html"] += 1
             return "", dict(self.counts)
