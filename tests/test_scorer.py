@@ -16,7 +16,7 @@ from transformers import AutoTokenizer, BertConfig, BertForSequenceClassificatio
 import curate.blocks.scorer as scorer_module
 from curate.assets import resolve
 from curate.blocks.scorer import EduClassifierScorer
-from curate.classify.models import HFSequenceRegressor, load_regressor
+from curate.classify.models import HFSequenceRegressor, load_regressor, pad_batch
 
 MAX_POSITIONS = 128
 
@@ -186,3 +186,12 @@ def test_rejects_a_classification_model_with_several_labels(tmp_path):
     tokenizer.save_pretrained(tmp_path)
     with pytest.raises(ValueError, match="num_labels=1"):
         load_regressor(str(tmp_path), device="cpu")
+
+
+def test_pad_batch_pads_right_or_left_to_a_rounded_width():
+    input_ids, attention_mask = pad_batch([[5, 6, 7], [8]], pad_token_id=0, padding_side="right", multiple_of=4)
+    assert input_ids.tolist() == [[5, 6, 7, 0], [8, 0, 0, 0]]
+    assert attention_mask.tolist() == [[1, 1, 1, 0], [1, 0, 0, 0]]
+    input_ids, attention_mask = pad_batch([[5, 6, 7], [8]], pad_token_id=9, padding_side="left")
+    assert input_ids.tolist() == [[5, 6, 7], [9, 9, 8]]
+    assert attention_mask.tolist() == [[1, 1, 1], [0, 0, 1]]

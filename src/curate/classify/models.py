@@ -129,6 +129,21 @@ def tokenize_truncated(tokenizer, texts: list[str], max_length: int) -> list[lis
     return ids
 
 
+def pad_batch(rows: list[list[int]], pad_token_id: int, padding_side: str = "right", multiple_of: int = 1):
+    """``input_ids`` and ``attention_mask`` tensors for token-id lists, padded to the longest (rounded up)."""
+    import torch
+
+    longest = max(len(row) for row in rows)
+    width = -(-longest // multiple_of) * multiple_of
+    input_ids = np.full((len(rows), width), pad_token_id, dtype=np.int64)
+    attention_mask = np.zeros((len(rows), width), dtype=np.int64)
+    for i, row in enumerate(rows):
+        span = slice(width - len(row), width) if padding_side == "left" else slice(0, len(row))
+        input_ids[i, span] = row
+        attention_mask[i, span] = 1
+    return torch.from_numpy(input_ids), torch.from_numpy(attention_mask)
+
+
 class HFSequenceRegressor:
     """A ``transformers`` sequence-classification model with one regression output (``num_labels=1``).
 
@@ -165,6 +180,9 @@ class HFSequenceRegressor:
         self.model.to(self.device).eval()
         positions = getattr(self.model.config, "max_position_embeddings", None) or max_length
         self.max_length = min(max_length, positions)
+        self.pad_token_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        # GPU attention kernels prepare a plan per input shape: a few padded widths instead of one per batch
+        self.pad_to_multiple_of = 64 if self.device.startswith("cuda") else 1
 
     def tokenize(self, texts: list[str]) -> list[list[int]]:
         """Token ids of each text, truncated to ``max_length`` (special tokens included)."""
@@ -180,9 +198,13 @@ class HFSequenceRegressor:
         ids = self.tokenize(texts)
         with torch.inference_mode():
             for batch in length_sorted_batches([len(x) for x in ids], self.batch_size):
-                padded = self.tokenizer.pad({"input_ids": [ids[i] for i in batch]}, return_tensors="pt")
-                padded = {key: value.to(self.device) for key, value in padded.items()}
-                logits = self.model(**padded).logits
+                input_ids, attention_mask = pad_batch(
+                    [ids[i] for i in batch], self.pad_token_id, self.tokenizer.padding_side, self.pad_to_multiple_of
+                )
+                logits = self.model(
+                    input_ids=input_ids.to(self.device, non_blocking=True),
+                    attention_mask=attention_mask.to(self.device, non_blocking=True),
+                ).logits
                 scores[batch] = logits[:, 0].float().cpu().numpy()
         return scores
 

@@ -56,10 +56,13 @@ def markdown_report(report: dict) -> str:
         f"- rows read: {report['rows_read']}, skipped: {report['skipped']}",
         f"- train: {report['n_train']}, held-out validation: {report['n_valid']} (stratified on the rounded score)",
         f"- configuration: {json.dumps(report['config'])}",
+        f"- tokens of each text the model sees: {report.get('tokens_seen')}",
     ]
     if "best_epoch" in report:
         lines.append(f"- best epoch by validation macro-F1: {report['best_epoch']}")
     lines += [
+        "",
+        "## Held-out validation",
         "",
         "Scores are rounded and clipped to the label scale before comparison.",
         "",
@@ -87,6 +90,19 @@ def markdown_report(report: dict) -> str:
         ),
         "",
     ]
+    if "cross_validation" in report:
+        cv = report["cross_validation"]
+        lines += [
+            f"## {cv['folds']}-fold cross-validation (out-of-fold predictions for all {cv['n']} rows)",
+            "",
+            "| metric | value |",
+            "|---|---|",
+            f"| macro-F1 | {cv['macro_f1']:.3f} |",
+            *(f"| binary F1 (score >= {t}) | {f1:.3f} |" for t, f1 in cv["binary_f1"].items()),
+            f"| accuracy | {cv['accuracy']:.3f} |",
+            f"| MSE (raw scores) | {cv['mse']:.3f} |",
+            "",
+        ]
     return "\n".join(lines)
 
 

@@ -31,6 +31,7 @@ from curate.classify.models import (
     limit_cpu_threads,
     load_regressor,
     load_sentence_encoder,
+    pad_batch,
     resolve_device,
     tokenize_truncated,
 )
@@ -56,6 +57,7 @@ class ReferenceRecipe:
 REFERENCE = ReferenceRecipe()
 DEFAULT_BASE_MODEL = {HF: REFERENCE.base_model, EMBEDDING_RIDGE: "bundled:all-minilm-l6-v2", FASTTEXT: None}
 RIDGE_ALPHA = 1.0
+CROSS_VALIDATION_FOLDS = 5
 FASTTEXT_EPOCHS = 25
 FASTTEXT_LR = 0.5
 FASTTEXT_WORD_NGRAMS = 2
@@ -182,7 +184,7 @@ def train_classifier(
     elif kind == EMBEDDING_RIDGE:
         config = {"ridge_alpha": RIDGE_ALPHA, "batch_size": batch_size or 64}
         valid_predictions, extra = _train_embedding_ridge(
-            data, train_idx, valid_idx, output, base_model, max_length, device, config["batch_size"]
+            data, train_idx, valid_idx, output, base_model, max_length, seed, device, max_score, config["batch_size"]
         )
     else:
         config = {
@@ -201,6 +203,7 @@ def train_classifier(
         "n_train": int(len(train_idx)),
         "n_valid": int(len(valid_idx)),
         "config": {"max_length": max_length, "valid_fraction": valid_fraction, "seed": seed, **config},
+        "tokens_seen": extra.pop("tokens_seen", None),
         "valid": evaluate(data.scores[valid_idx], valid_predictions, max_score),
         **extra,
     }
@@ -256,14 +259,18 @@ def _train_hf(
     ids = tokenize_truncated(tokenizer, data.texts, max_length)
     states = torch.zeros(len(ids), model.config.hidden_size, dtype=torch.float32)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda"))
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    multiple_of = 64 if device.startswith("cuda") else 1
+
+    def padded(rows: list[int]):  # right padding: the head reads position 0
+        input_ids, attention_mask = pad_batch([ids[i] for i in rows], pad_id, "right", multiple_of)
+        return {"input_ids": input_ids.to(device), "attention_mask": attention_mask.to(device)}
+
     with torch.inference_mode(), autocast:
         for batch in length_sorted_batches([len(x) for x in ids], batch_size):
-            padded = tokenizer.pad({"input_ids": [ids[i] for i in batch]}, return_tensors="pt").to(device)
-            hidden = encoder(input_ids=padded["input_ids"], attention_mask=padded["attention_mask"]).last_hidden_state
-            states[batch] = hidden[:, 0].float().cpu()
+            states[batch] = encoder(**padded(batch)).last_hidden_state[:, 0].float().cpu()
         check = list(range(min(4, len(ids))))
-        padded = tokenizer.pad({"input_ids": [ids[i] for i in check]}, return_tensors="pt").to(device)
-        full = model(**padded).logits[:, 0].float().cpu()
+        full = model(**padded(check)).logits[:, 0].float().cpu()
         split = _hf_head_logits(model, states[check].to(device)).float()[:, 0].cpu()
     if not torch.allclose(full, split, atol=5e-2 if device.startswith("cuda") else 1e-4):
         raise ValueError(
@@ -313,10 +320,12 @@ def _train_hf(
         parameter.requires_grad = True
     model.save_pretrained(output)
     tokenizer.save_pretrained(output)
-    return valid_predictions, {"best_epoch": best_epoch, "history": history}
+    return valid_predictions, {"tokens_seen": max_length, "best_epoch": best_epoch, "history": history}
 
 
-def _train_embedding_ridge(data, train_idx, valid_idx, output, base_model, max_length, device, batch_size):
+def _train_embedding_ridge(
+    data, train_idx, valid_idx, output, base_model, max_length, seed, device, max_score, batch_size
+):
     from safetensors.numpy import save_file
     from sklearn.linear_model import Ridge
 
@@ -339,7 +348,31 @@ def _train_embedding_ridge(data, train_idx, valid_idx, output, base_model, max_l
     }
     (output / HEAD_CONFIG).write_text(json.dumps(head, indent=2) + "\n")
     valid_predictions = embeddings[valid_idx] @ coef + intercept[0]
-    return valid_predictions, {}
+    extra = {"tokens_seen": int(encoder.max_seq_length)}
+    cross_validation = _ridge_cross_validation(embeddings, data.scores, max_score, seed)
+    if cross_validation is not None:
+        extra["cross_validation"] = cross_validation
+    return valid_predictions, extra
+
+
+def _ridge_cross_validation(embeddings: np.ndarray, scores: np.ndarray, max_score: int, seed: int) -> dict | None:
+    """Out-of-fold metrics over all rows (stratified K-fold): a steadier estimate than one small held-out split.
+
+    Cheap for a ridge head because the embeddings are computed once. ``None`` when a class has fewer than 2 rows.
+    """
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import StratifiedKFold
+
+    labels = rounded_labels(scores, max_score)
+    folds = min(CROSS_VALIDATION_FOLDS, int(np.unique(labels, return_counts=True)[1].min()))
+    if folds < 2:
+        return None
+    predictions = np.zeros(len(scores), dtype=np.float32)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for train, held_out in splitter.split(embeddings, labels):
+        ridge = Ridge(alpha=RIDGE_ALPHA).fit(embeddings[train], scores[train])
+        predictions[held_out] = ridge.predict(embeddings[held_out])
+    return {"folds": folds, **evaluate(scores, predictions, max_score)}
 
 
 def _train_fasttext(data, train_idx, valid_idx, output, seed, max_score, *, learning_rate, epochs, word_ngrams):
