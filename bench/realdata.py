@@ -33,3 +33,13 @@ def write_html_warc(path: Path, pages: list[tuple[str, bytes]], dump: str = "CC-
             )
             writer.write_record(record)
     return path
+
+
+def math_pages(shared_data: Path) -> list[dict]:
+    """The real math pages of shared/data/math with their truth row and HTML bytes (a URL is made up if absent)."""
+    root = shared_data / "math"
+    rows = [json.loads(line) for line in (root / "truth.jsonl").read_text().splitlines()]
+    for row in rows:
+        row["url"] = row["url"] or f"https://no-url.example/{row['id']}"
+        row["html"] = gzip.decompress((root / row["file"]).read_bytes())
+    return rows

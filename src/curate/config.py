@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 PIPELINES_DIR = Path(__file__).resolve().parents[2] / "pipelines"
+DEMO_INPUT = "demo"
 
 
 class ConfigError(ValueError):
@@ -49,11 +50,19 @@ def load_recipe_config(recipe: str, overrides: list[str] = (), pipelines_dir: Pa
         known = ", ".join(available_recipes(pipelines_dir)) or "none"
         raise ConfigError(f"unknown recipe {recipe!r} (known: {known})")
     params = yaml.safe_load(path.read_text()) or {}
+    demo_params = params.pop("demo", None) or {}
+    given = set()
     for override in overrides:
         key, sep, raw = override.partition("=")
         if not sep or not key:
             raise ConfigError(f"--set expects key=value, got {override!r}")
         set_value(params, key.strip(), raw, recipe)
+        given.add(key.strip())
+    if params.get("input") == DEMO_INPUT:
+        # the built-in sample is small: a recipe's `demo:` section adapts a few settings, unless set explicitly
+        for key, value in demo_params.items():
+            if key not in given:
+                set_value(params, key, yaml.safe_dump(value), recipe)
     return RecipeConfig(recipe, params)
 
 

@@ -75,7 +75,11 @@ def run_stages(executors: list[PipelineExecutor], kind: str, cfg: RecipeConfig) 
 
         if not ray.is_initialized():
             ray.init(address=cfg["ray.address"], ignore_reinit_error=True)
-    executors[-1].run()  # each executor runs (or submits) the stage it depends on first
+    try:
+        executors[-1].run()  # each executor runs (or submits) the stage it depends on first
+    except Exception as e:  # a task failed: report which stage stopped, the rerun resumes from there
+        check_complete(executors)
+        raise StageFailedError(f"a task failed: {e!r}") from e
     if kind == "slurm":
         job_ids = [str(e.job_id) for e in executors if e.job_id not in (None, -1)]
         if job_ids:

@@ -140,29 +140,104 @@ def select_domains(
     return selected
 
 
+class SelectDomains(PipelineStep):
+    """Merge :class:`DomainScoreCounter` counts and write the selected domains, one per line (run as 1 task).
+
+    Args:
+        counts_folder: the counter's output folder
+        output_file: where the selected domains go (read by :class:`DomainFilter` in a later stage)
+        min_pages: a domain needs this many pages scoring >= the counter's min_score (SmolLM2 paper: 10)
+        min_fraction: or/and this share of its pages scoring (smollm FineMath README: 0.1); None to skip
+        seed_files: domain lists added as they are (OpenWebMath / InfiMM-WebMath domains with >= 10 URLs)
+    """
+
+    name = "🌐 Select domains"
+    type = "📊 - STATS"
+
+    def __init__(
+        self,
+        counts_folder: DataFolderLike,
+        output_file: str,
+        min_pages: int | None = 10,
+        min_fraction: float | None = None,
+        seed_files: Iterable[str] = (),
+    ):
+        super().__init__()
+        self.counts_folder = counts_folder
+        self.output_file = output_file
+        self.min_pages = min_pages
+        self.min_fraction = min_fraction
+        self.seed_files = tuple(seed_files)
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        domains = select_domains(self.counts_folder, self.min_pages, self.min_fraction, self.seed_files)
+        self.stat_update("selected_domains", value=len(domains))
+        with open_file(self.output_file, "wt") as f:
+            f.write("".join(f"{domain}\n" for domain in sorted(domains)))
+        yield from data or ()
+
+
+def read_document_urls(folder: DataFolderLike) -> set[str]:
+    """URLs of the JSONL documents in a folder (e.g. what FineWeb's C4 step removed: ``<run>/removed/c4``)."""
+    folder = get_datafolder(folder)
+    urls = set()
+    for path in folder.list_files(glob_pattern="*.jsonl*"):
+        with folder.open(path, "rt", compression="infer") as f:
+            for line in f:
+                if url := json.loads(line).get("metadata", {}).get("url"):
+                    urls.add(url)
+    return urls
+
+
 class DomainFilter(BaseFilter):
-    """Keep the documents whose registered domain is selected (FineMath: re-read the selected domains' pages).
+    """Keep the documents whose registered domain is selected (FineMath: re-read the selected domains' pages),
+    and those whose URL another run rejected (FineMath re-reads the pages FineWeb's C4 ``{`` rule dropped).
+
+    A domain list file is read when the first document arrives, so a stage can filter on a file that an
+    earlier stage of the same run writes.
 
     Args:
         domains: a set of domains, or the path of a domain list file (see :func:`read_domain_list`)
         url_key: metadata field holding the page URL
+        rejected_folder: a folder of JSONL documents whose URLs are kept as well
         exclusion_writer: where removed documents go
     """
 
     name = "🌐 Domain filter"
 
-    def __init__(self, domains: Iterable[str] | str, url_key: str = "url", exclusion_writer: DiskWriter | None = None):
+    def __init__(
+        self,
+        domains: Iterable[str] | str,
+        url_key: str = "url",
+        rejected_folder: DataFolderLike | None = None,
+        exclusion_writer: DiskWriter | None = None,
+    ):
         super().__init__(exclusion_writer)
-        if isinstance(domains, str):
-            self.domains = read_domain_list(domains)
-        else:
-            self.domains = {registered_domain(d) for d in domains} - {""}
+        self.domains_source = domains
         self.url_key = url_key
+        self.rejected_folder = rejected_folder
+        self._domains: set[str] | None = None
+        self._urls: set[str] = set()
+
+    @property
+    def domains(self) -> set[str]:
+        if self._domains is None:
+            if isinstance(self.domains_source, str):
+                self._domains = read_domain_list(self.domains_source)
+            else:
+                self._domains = {registered_domain(d) for d in self.domains_source} - {""}
+            if self.rejected_folder:
+                self._urls = read_document_urls(self.rejected_folder)
+        return self._domains
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        domain = registered_domain(str(doc.metadata.get(self.url_key) or ""))
+        url = str(doc.metadata.get(self.url_key) or "")
+        domain = registered_domain(url)
         if not domain:
             return False, "no_url"
-        if domain not in self.domains:
-            return False, "domain_not_selected"
-        return True
+        if domain in self.domains:
+            return True
+        if url in self._urls:
+            self.stat_update("kept_rejected_url")
+            return True
+        return False, "domain_not_selected"

@@ -4,10 +4,9 @@ from collections.abc import Callable
 
 from datatrove.pipeline.writers import JsonlWriter
 
-from curate.config import ConfigError, RecipeConfig
+from curate.config import DEMO_INPUT, ConfigError, RecipeConfig
 from curate.recipes import RunPaths, resolve_project_path, step
 
-DEMO_INPUT = "demo"
 
 
 def is_offline(cfg: RecipeConfig) -> bool:
@@ -37,16 +36,16 @@ def exclusion_writer(cfg: RecipeConfig, paths: RunPaths) -> Callable[[str], Json
     return removed
 
 
-def warc_reader(cfg: RecipeConfig):
-    """The Common Crawl reader for ``input`` (the built-in sample when it is "demo")."""
+def warc_reader(cfg: RecipeConfig, demo_sample: str = "web"):
+    """The Common Crawl reader for ``input`` (a built-in sample WARC, "web" or "math", when it is "demo")."""
     from curate.blocks.warc import CommonCrawlWarcReader
     from curate.inputs import resolve_warc_input
 
     spec = cfg["input"]
     if spec == DEMO_INPUT:
-        from curate.sample import demo_warc
+        from curate.sample import demo_math_warc, demo_warc
 
-        spec = str(demo_warc())
+        spec = str((demo_math_warc if demo_sample == "math" else demo_warc)())
     source = resolve_warc_input(spec)
     return step(
         CommonCrawlWarcReader,

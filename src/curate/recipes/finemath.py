@@ -1,0 +1,198 @@
+"""FineMath: WARC -> math-preserving extraction -> English -> math score -> domain recall expansion -> re-read
+the selected domains (and FineWeb's C4 rejects) -> single-band MinHash -> decontamination -> FineMath-3+ / 4+.
+
+Follows the SmolLM2 paper (§3.3, App. C) and the FineMath card; the published pipeline annotated with
+Llama-3.1-70B and trained its classifiers first, see docs/annotation.md for that part.
+"""
+
+import pyarrow as pa
+from datatrove.pipeline.dedup import MinhashDedupCluster, MinhashDedupFilter, MinhashDedupSignature
+from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
+from datatrove.pipeline.readers import JsonlReader
+from datatrove.pipeline.tokens import TokensCounter
+from datatrove.pipeline.writers import JsonlWriter
+from datatrove.utils.hashing import HashConfig
+
+from curate.assets import resolve
+from curate.blocks.decontaminate import Decontaminator
+from curate.blocks.domains import DomainFilter, DomainScoreCounter, SelectDomains
+from curate.blocks.fields import DerivedFields
+from curate.blocks.language import FastTextLanguageFilter
+from curate.blocks.math_extract import MathHtmlExtractor
+from curate.blocks.scorer import EduClassifierScorer
+from curate.blocks.threshold import ScoreThreshold
+from curate.blocks.writers import SCORE_COLUMNS, FlatParquetWriter
+from curate.config import RecipeConfig
+from curate.recipes import RunPaths, Stage, step
+from curate.recipes.common import exclusion_writer, model_ref, warc_reader
+
+# The FineMath Hub columns (dataset card), in its order.
+FINEMATH_COLUMNS: dict[str, pa.DataType] = {
+    "url": pa.string(),
+    "fetch_time": pa.string(),
+    "content_mime_type": pa.string(),
+    "warc_filename": pa.string(),
+    "warc_record_offset": pa.int64(),
+    "warc_record_length": pa.int64(),
+    "text": pa.string(),
+    "token_count": pa.int64(),
+    "char_count": pa.int64(),
+    "metadata": pa.string(),
+    **SCORE_COLUMNS,
+    "crawl": pa.string(),
+    "snapshot_type": pa.string(),
+    "language": pa.string(),
+    "language_score": pa.float64(),
+}
+
+
+def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
+    tasks, workers = cfg["tasks"], cfg["workers"]
+    removed = exclusion_writer(cfg, paths)
+    domains_counts = f"{paths.work}/domain_counts"
+    domains_file = f"{paths.work}/selected_domains.txt"
+    math_pages = f"{paths.work}/math_pages"
+    minhash = f"{paths.work}/minhash"
+    mh = cfg.section("minhash")
+    minhash_config = MinhashConfig(
+        n_grams=mh["n_grams"],
+        num_buckets=mh["num_buckets"],
+        hashes_per_bucket=mh["hashes_per_bucket"],
+        seed=mh["seed"],
+        hash_config=HashConfig(hash_fc=mh["hash_fc"], precision=mh["precision"]),
+    )
+
+    def extract_and_identify(removed_language: str):
+        return [
+            step(MathHtmlExtractor, **cfg.section("extraction")),
+            step(
+                FastTextLanguageFilter,
+                languages=cfg["language.languages"],
+                language_threshold=cfg["language.threshold"],
+                model=model_ref(cfg, "language.model"),
+                exclusion_writer=removed(removed_language),
+            ),
+        ]
+
+    count_domains = Stage(
+        "count_math_domains",
+        [
+            warc_reader(cfg, demo_sample="math"),
+            *extract_and_identify("language_first_pass"),
+            step(EduClassifierScorer, model=model_ref(cfg, "recall.classifier"), device=cfg["device"]),
+            step(DomainScoreCounter, output_folder=domains_counts, min_score=cfg["recall.min_score"]),
+        ],
+        tasks,
+        workers,
+    )
+    choose_domains = Stage(
+        "select_domains",
+        [
+            step(
+                SelectDomains,
+                counts_folder=domains_counts,
+                output_file=domains_file,
+                min_pages=cfg["recall.min_pages"],
+                min_fraction=cfg["recall.min_fraction"],
+                seed_files=cfg["recall.seed_domain_files"],
+            )
+        ],
+        1,
+    )
+    reread = Stage(
+        "reread_selected",
+        [
+            warc_reader(cfg, demo_sample="math"),
+            step(
+                DomainFilter,
+                domains=domains_file,
+                rejected_folder=cfg["c4_rejects"],
+                exclusion_writer=None,  # pages of unselected domains are the bulk of the crawl: not kept
+            ),
+            *extract_and_identify("language"),
+            step(JsonlWriter, output_folder=math_pages),
+        ],
+        tasks,
+        workers,
+    )
+    signatures = Stage(
+        "minhash_signatures",
+        [
+            step(JsonlReader, data_folder=math_pages),
+            step(MinhashDedupSignature, output_folder=f"{minhash}/signatures", config=minhash_config),
+        ],
+        tasks,
+        workers,
+    )
+    buckets = Stage(
+        "minhash_buckets",
+        [
+            step(
+                MinhashDedupBuckets,
+                input_folder=f"{minhash}/signatures",
+                output_folder=f"{minhash}/buckets",
+                config=minhash_config,
+            )
+        ],
+        minhash_config.num_buckets,
+        workers,
+    )
+    clusters = Stage(
+        "minhash_clusters",
+        [
+            step(
+                MinhashDedupCluster,
+                input_folder=f"{minhash}/buckets",
+                output_folder=f"{minhash}/remove_ids",
+                config=minhash_config,
+            )
+        ],
+        1,
+    )
+    select = [
+        step(JsonlReader, data_folder=math_pages),
+        step(MinhashDedupFilter, input_folder=f"{minhash}/remove_ids", exclusion_writer=removed("minhash")),
+    ]
+    decont = cfg.section("decontamination")
+    if decont["benchmarks"]:
+        select.append(
+            step(
+                Decontaminator,
+                benchmarks=decont["benchmarks"],
+                ngram_size=decont["ngram_size"],
+                lcs_threshold=decont["lcs_threshold"],
+                exclusion_writer=removed("decontamination"),
+            )
+        )
+    select += [
+        step(TokensCounter, tokenizer_name_or_path=resolve(model_ref(cfg, "tokenizer"))),
+        step(
+            EduClassifierScorer,
+            model=model_ref(cfg, "classifier"),
+            max_length=cfg["max_length"],
+            batch_size=cfg["batch_size"],
+            device=cfg["device"],
+        ),
+        step(DerivedFields, copies={"crawl": "dump"}, constants={"snapshot_type": cfg["snapshot_type"]}),
+    ]
+    # thresholds in increasing order: each subset is a subset of the one before, written as its own config
+    for i, (config_name, threshold) in enumerate(sorted(cfg["thresholds"].items(), key=lambda kv: kv[1])):
+        select += [
+            step(ScoreThreshold, threshold=threshold, exclusion_writer=removed("threshold") if i == 0 else None),
+            step(
+                FlatParquetWriter,
+                output_folder=f"{paths.data}/{config_name}",
+                columns=FINEMATH_COLUMNS,
+                output_filename="${rank}.parquet",
+                max_file_size=cfg["shard_max_bytes"],
+            ),
+        ]
+    return [
+        count_domains,
+        choose_domains,
+        reread,
+        signatures,
+        buckets,
+        clusters,
+        Stage("score_and_select", select, tasks, workers),
+    ]
