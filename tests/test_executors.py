@@ -25,8 +25,8 @@ def _run(cfg, out: Path, executor: str = "local", fail_marker: Path | None = Non
     paths = RunPaths(str(out), str(out / "logs"))
     stages = build_stages(cfg, paths)
     if fail_marker is not None:
-        select = stages[-1].pipeline
-        select.insert(len(select) - 1, FailOnceInTask(rank=1, marker=str(fail_marker)))  # just before the writer
+        # the last stage's task 1 dies mid-stream, after its first documents went down the pipeline
+        stages[-1].pipeline.insert(1, FailOnceInTask(rank=1, marker=str(fail_marker), after=3))
     return execute(cfg, stages, executor, paths)
 
 
@@ -100,3 +100,15 @@ def test_slurm_failed_task_rerun_loses_and_duplicates_nothing(
     assert rows == expected
     assert len({r[0] for r in rows}) == len(rows)
     assert _removed_ids(out) == _removed_ids(out_local)
+
+
+def test_ray_matches_local(shared_data, local_run, tmp_path):
+    _, expected = local_run
+    out = tmp_path / "ray"
+    try:
+        assert _run(_config(shared_data), out, executor="ray") == 0
+    finally:
+        import ray
+
+        ray.shutdown()
+    assert _rows(out) == expected
