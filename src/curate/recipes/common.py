@@ -8,7 +8,6 @@ from curate.config import DEMO_INPUT, ConfigError, RecipeConfig
 from curate.recipes import RunPaths, resolve_project_path, step
 
 
-
 def is_offline(cfg: RecipeConfig) -> bool:
     """``offline: auto`` means offline exactly when the input is the built-in sample."""
     offline = str(cfg["offline"]).lower()  # --set offline=true arrives as the string "True"
@@ -46,7 +45,10 @@ def warc_reader(cfg: RecipeConfig, demo_sample: str = "web"):
         from curate.sample import demo_math_warc, demo_warc
 
         spec = str((demo_math_warc if demo_sample == "math" else demo_warc)())
-    source = resolve_warc_input(spec)
+    try:
+        source = resolve_warc_input(spec)
+    except ValueError as e:  # a missing path or malformed dump name is the user's input, not a crash
+        raise ConfigError(str(e)) from e
     return step(
         CommonCrawlWarcReader,
         data_folder=source.data_folder,

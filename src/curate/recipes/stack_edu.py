@@ -82,6 +82,8 @@ def code_reader(cfg: RecipeConfig):
         from curate.sample import code_dir
 
         spec = str(code_dir())
+    if "://" not in spec and not Path(spec).exists():
+        raise ConfigError(f"the code input {spec!r} does not exist")
     fmt = cfg["input_format"]
     if fmt == "auto":
         # a folder of only Parquet/JSONL files is The Stack v2 layout; anything else is a source tree
