@@ -261,3 +261,19 @@ def test_cli_reports_too_few_rows_as_an_error(tmp_path, capsys):
     )
     assert main(["--annotations", str(path), "--kind", "fasttext", "--output", str(tmp_path / "out")]) == 2
     assert "too few usable rows" in capsys.readouterr().err
+
+
+def test_shipped_fineweb_edu_demo_classifier_ranks_the_sample_pages():
+    from curate.sample import web_pages
+
+    folder = Path(__file__).resolve().parents[1] / "classifiers" / "fineweb_edu" / "demo-minilm-ridge"
+    assert pickle_files(folder) == []
+    report = assert_report(folder, n_rows=json.loads((folder / "eval" / "report.json").read_text())["rows_read"])
+    assert report["kind"] == "embedding-ridge" and report["n_train"] >= 150
+    pages = [p for p in web_pages() if p["lang"] == "en" and p["kind"] != "duplicate"]
+    top = [p["body"] for p in pages if p["edu_score"] == 5][:8]
+    bottom = [p["body"] for p in pages if p["edu_score"] == 0][:8]
+    scorer = EduClassifierScorer(model=str(folder), device="cpu")
+    docs = list(scorer.run(iter(Document(text=t, id=str(i)) for i, t in enumerate(top + bottom))))
+    scores = np.array([d.metadata["score"] for d in docs])
+    assert scores[: len(top)].mean() > scores[len(top) :].mean() + 2
