@@ -105,7 +105,8 @@ class OpenAIHandler(BaseHTTPRequestHandler):
     """Routes the OpenAI endpoints to the ``ModelServer``."""
 
     server: ModelServer
-    protocol_version = "HTTP/1.1"
+    # one request per connection: once shut down the server takes no more requests, as a dead one would not
+    protocol_version = "HTTP/1.0"
 
     def do_GET(self) -> None:
         if self.path.rstrip("/") == "/v1/models":

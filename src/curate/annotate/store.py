@@ -2,7 +2,7 @@
 
 Each run writes its own shards, ``<run_id>_<rank>.parquet`` (with a ``NNN_`` prefix when a shard rotates), so a
 rerun never overwrites earlier work. ``read_annotations`` merges them: per id, the latest row with a score,
-else the latest row.
+else the latest without an error, else the latest.
 """
 
 from collections.abc import Iterable
@@ -83,13 +83,14 @@ def _shard_paths(folder) -> list[str]:
 
 
 def read_annotations(output_folder: DataFolderLike, columns: Iterable[str] | None = None) -> pa.Table:
-    """All shards of an annotation folder merged: one row per id, the latest with a score, else the latest.
+    """All shards of an annotation folder merged, one row per id: the latest row with a score, else the latest
+    without an error, else the latest (shards are ordered by name, i.e. by run id).
 
     Shards that cannot be read (a run killed before closing them) are skipped with a warning.
     """
     folder = get_datafolder(str(output_folder) if isinstance(output_folder, PathLike) else output_folder)
     wanted = list(columns) if columns is not None else ANNOTATION_SCHEMA.names
-    read_columns = list(dict.fromkeys(["id", "score", *wanted]))
+    read_columns = list(dict.fromkeys(["id", "score", "null_reason", *wanted]))
     tables = []
     for order, path in enumerate(_shard_paths(folder)):
         try:
@@ -103,11 +104,18 @@ def read_annotations(output_folder: DataFolderLike, columns: Iterable[str] | Non
         return ANNOTATION_SCHEMA.empty_table().select(wanted)
     merged = pa.concat_tables(tables)
     has_score = pa.compute.is_valid(merged["score"]).cast(pa.int8())
-    merged = merged.append_column("_has_score", has_score)
-    # stable sort: within the same shard order the later row wins too
+    # an error row is no answer: any other row of the same id, older or not, is preferred to it
+    not_error = pa.compute.fill_null(pa.compute.not_equal(merged["null_reason"], ERROR), True).cast(pa.int8())
+    merged = merged.append_column("_has_score", has_score).append_column("_not_error", not_error)
     merged = merged.append_column("_row", pa.array(range(len(merged)), pa.int64()))
     ranked = merged.sort_by(
-        [("id", "ascending"), ("_has_score", "descending"), ("_order", "descending"), ("_row", "descending")]
+        [
+            ("id", "ascending"),
+            ("_has_score", "descending"),
+            ("_not_error", "descending"),
+            ("_order", "descending"),
+            ("_row", "descending"),
+        ]
     )
     ids = ranked["id"].to_pylist()
     keep = [i for i in range(len(ids)) if i == 0 or ids[i] != ids[i - 1]]

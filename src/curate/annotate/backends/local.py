@@ -98,6 +98,14 @@ class LocalBackend(AnnotationBackend):
         # one forward pass at a time: the serve module calls in from several HTTP threads
         self._lock = threading.Lock()
 
+    def __getstate__(self) -> dict:
+        # pipelines are deep-copied or pickled to their workers: ship the reference, each worker loads the model
+        return {**self.__dict__, "_lm": None, "_tokenizer": None, "_lock": None}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def start(self, rank: int = 0, world_size: int = 1) -> None:
         self._lm, self._tokenizer = load_causal_lm(self.model)
 
