@@ -61,6 +61,8 @@ CROSS_VALIDATION_FOLDS = 5
 FASTTEXT_EPOCHS = 25
 FASTTEXT_LR = 0.5
 FASTTEXT_WORD_NGRAMS = 2
+FASTTEXT_DIM = 64
+FASTTEXT_BUCKETS = 200_000  # word-bigram hash buckets; fastText's default 2M makes an 800 MB model
 
 
 @dataclass
@@ -191,6 +193,8 @@ def train_classifier(
             "learning_rate": learning_rate or FASTTEXT_LR,
             "epochs": epochs or FASTTEXT_EPOCHS,
             "word_ngrams": FASTTEXT_WORD_NGRAMS,
+            "dim": FASTTEXT_DIM,
+            "buckets": FASTTEXT_BUCKETS,
         }
         valid_predictions, extra = _train_fasttext(data, train_idx, valid_idx, output, seed, max_score, **config)
     report = {
@@ -375,7 +379,9 @@ def _ridge_cross_validation(embeddings: np.ndarray, scores: np.ndarray, max_scor
     return {"folds": folds, **evaluate(scores, predictions, max_score)}
 
 
-def _train_fasttext(data, train_idx, valid_idx, output, seed, max_score, *, learning_rate, epochs, word_ngrams):
+def _train_fasttext(
+    data, train_idx, valid_idx, output, seed, max_score, *, learning_rate, epochs, word_ngrams, dim, buckets
+):
     import fasttext
 
     labels = rounded_labels(data.scores, max_score)
@@ -389,6 +395,8 @@ def _train_fasttext(data, train_idx, valid_idx, output, seed, max_score, *, lear
             lr=learning_rate,
             epoch=epochs,
             wordNgrams=word_ngrams,
+            dim=dim,
+            bucket=buckets,
             seed=seed,
             thread=1,
             verbose=0,
