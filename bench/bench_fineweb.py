@@ -20,6 +20,9 @@ from curate.config import load_recipe_config
 from curate.recipes import RunPaths, build_stages
 
 ROUNDS = 3
+# datatrove's WarcReader raises EOFError on this truncated real file (curate's reader counts it): left out so
+# that both sides read the same input
+PLAIN_READER_CRASHES = {"resiliparse-clipped.warc.gz"}
 
 
 def _timed(fn) -> float:
@@ -42,7 +45,8 @@ def main() -> None:
         warcs.mkdir()
         write_html_warc(warcs / "extraction.warc.gz", extraction_pages(shared))
         for f in (shared / "warc").glob("*.warc.gz"):
-            (warcs / f.name).symlink_to(f)
+            if f.name not in PLAIN_READER_CRASHES:
+                (warcs / f.name).symlink_to(f)
         cfg = load_recipe_config("fineweb_edu", [f"input={warcs}", "offline=true", "write_removed=false"])
         stage = build_stages(cfg, RunPaths(f"{tmp}/out", f"{tmp}/logs"))[0]
         reader, *ours, _ = stage.pipeline
