@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import datasets
 import pyarrow.parquet as pq
 import pytest
 from hub_standin import HubStandIn
@@ -62,7 +63,10 @@ def test_dry_run_prints_every_stage_and_runs_nothing(recipe, tmp_path):
 
 def test_demo_runs_offline_and_writes_fineweb_edu_parquet(tmp_path):
     out = tmp_path / "demo"
-    proc = curate_run("fineweb_edu", "--output", str(out), env={"HF_HUB_OFFLINE": "1"})
+    # small shards, so that the demo's output spans several files
+    proc = curate_run(
+        "fineweb_edu", "--output", str(out), "--set", "shard_max_bytes=60000", env={"HF_HUB_OFFLINE": "1"}
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"output: {out}/data" in proc.stdout
     files = sorted((out / "data").rglob("*.parquet"))
@@ -72,6 +76,8 @@ def test_demo_runs_offline_and_writes_fineweb_edu_parquet(tmp_path):
     rows = [r for f in files for r in pq.read_table(f).to_pylist()]
     assert rows and all(r["int_score"] >= 3 and r["language"] == "en" and r["token_count"] > 0 for r in rows)
     assert "below_threshold=" in proc.stdout and "Language ID" in proc.stdout
+    loaded = datasets.load_dataset("parquet", data_dir=str(out / "data" / "CC-MAIN-2024-10"), split="train")
+    assert loaded.num_rows == len(rows) and set(loaded.column_names) == set(FINEWEB_COLUMNS | SCORE_COLUMNS)
 
 
 def test_set_push_to_publishes_the_output_to_the_hub(tmp_path):

@@ -30,7 +30,8 @@ class FlatParquetWriter(ParquetWriter):
         columns: column name -> pyarrow type; ``text`` and ``id`` come from the document, the rest from metadata
         aliases: column name -> where its value comes from when the names differ (e.g. ``{"blob_id": "id"}``)
         output_filename: shard name template; ``${dump}`` etc. are filled from metadata, ``${rank}`` is the task
-        max_file_size: bytes per shard before a new one starts
+        max_file_size: bytes per shard before a new one starts (checked after each row group)
+        batch_size: documents per Parquet row group
         compression: Parquet compression codec
     """
 
@@ -44,6 +45,7 @@ class FlatParquetWriter(ParquetWriter):
         max_file_size: int = 2 * 2**30,
         compression: str | None = "zstd",
         aliases: dict[str, str] | None = None,
+        batch_size: int = 1000,
     ):
         self.columns = dict(columns)
         self.sources = {column: (aliases or {}).get(column, column) for column in self.columns}
@@ -53,6 +55,7 @@ class FlatParquetWriter(ParquetWriter):
             compression=compression,
             adapter=_flat_adapter,
             max_file_size=max_file_size,
+            batch_size=batch_size,
             schema=pa.schema(list(self.columns.items())),
         )
 
