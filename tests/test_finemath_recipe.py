@@ -7,6 +7,7 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
+from tiny_models import build_tiny_random_bert
 
 from bench.realdata import math_pages, write_html_warc
 from curate.blocks.decontaminate import Decontaminator
@@ -18,7 +19,6 @@ from curate.config import load_recipe_config
 from curate.recipes import RunPaths, build_stages
 from curate.recipes.finemath import FINEMATH_COLUMNS
 from curate.run import execute
-from tiny_models import build_tiny_random_bert
 
 
 def test_published_defaults(tmp_path):

@@ -40,7 +40,8 @@ def bundled_path(name: str) -> Path:
     if name == "smollm2-tokenizer":
         return smollm2_tokenizer_json()
     if name not in _BUNDLED:
-        raise MissingAssetError(f"unknown bundled asset {name!r}; known: {', '.join(sorted(_BUNDLED))}, smollm2-tokenizer")
+        known = ", ".join([*sorted(_BUNDLED), "smollm2-tokenizer"])
+        raise MissingAssetError(f"unknown bundled asset {name!r}; known: {known}")
     package, inner, requirement = _BUNDLED[name]
     root = _package_dir(package)
     if root is None or not (root / inner).exists():
