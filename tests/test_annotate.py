@@ -144,6 +144,8 @@ def test_logprobs_mode_expected_score_over_digits_renormalised():
     assert parsed.null_reason is None
     assert expected_score({"The": -0.1, " A": -2.0}, 5).null_reason == "no_digit_token"
     assert expected_score({"0": 0.0}, 5).score == 0.0
+    # non-ASCII digits (SmolLM2 proposes "²") are not scores and must not crash the parse
+    assert expected_score({"²": -0.5, "4": -1.0}, 5).score == 4.0
 
 
 # ---------------------------------------------------------------- backend result shapes

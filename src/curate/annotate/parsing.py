@@ -54,7 +54,8 @@ def digit_logprobs(top_logprobs: Mapping[str, float], max_score: int) -> dict[in
     probabilities: dict[int, float] = {}
     for token, logprob in top_logprobs.items():
         stripped = token.strip()
-        if len(stripped) == 1 and stripped.isdigit() and int(stripped) <= max_score and math.isfinite(logprob):
+        # "0".."9" only: str.isdigit() also accepts superscripts such as "²", which int() rejects
+        if len(stripped) == 1 and stripped in "0123456789" and int(stripped) <= max_score and math.isfinite(logprob):
             digit = int(stripped)
             probabilities[digit] = probabilities.get(digit, 0.0) + math.exp(logprob)
     return {digit: math.log(p) for digit, p in probabilities.items() if p > 0}
