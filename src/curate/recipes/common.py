@@ -2,10 +2,14 @@
 
 from collections.abc import Callable
 
+from datatrove.pipeline.dedup import MinhashDedupCluster, MinhashDedupSignature
+from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
+from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
+from datatrove.utils.hashing import HashConfig
 
 from curate.config import DEMO_INPUT, ConfigError, RecipeConfig
-from curate.recipes import RunPaths, resolve_project_path, step
+from curate.recipes import RunPaths, Stage, resolve_project_path, step
 
 
 def is_offline(cfg: RecipeConfig) -> bool:
@@ -56,3 +60,57 @@ def warc_reader(cfg: RecipeConfig, demo_sample: str = "web"):
         glob_pattern=source.glob_pattern,
         dump=cfg["dump"] or source.dump,
     )
+
+
+def minhash_config(cfg: RecipeConfig) -> MinhashConfig:
+    mh = cfg.section("minhash")
+    return MinhashConfig(
+        n_grams=mh["n_grams"],
+        num_buckets=mh["num_buckets"],
+        hashes_per_bucket=mh["hashes_per_bucket"],
+        seed=mh["seed"],
+        hash_config=HashConfig(hash_fc=mh["hash_fc"], precision=mh["precision"]),
+    )
+
+
+def minhash_stages(cfg: RecipeConfig, documents: str, work: str) -> list[Stage]:
+    """MinHash signatures -> buckets -> clusters over the JSONL documents in ``documents``; the last stage
+    (``MinhashDedupFilter`` on ``<work>/remove_ids``) belongs to the recipe's final stage."""
+    config = minhash_config(cfg)
+    tasks, workers = cfg["tasks"], cfg["workers"]
+    return [
+        Stage(
+            "minhash_signatures",
+            [
+                step(JsonlReader, data_folder=documents),
+                step(MinhashDedupSignature, output_folder=f"{work}/signatures", config=config),
+            ],
+            tasks,
+            workers,
+        ),
+        Stage(
+            "minhash_buckets",
+            [
+                step(
+                    MinhashDedupBuckets,
+                    input_folder=f"{work}/signatures",
+                    output_folder=f"{work}/buckets",
+                    config=config,
+                )
+            ],
+            config.num_buckets,  # datatrove: a multiple of num_buckets
+            workers,
+        ),
+        Stage(
+            "minhash_clusters",
+            [
+                step(
+                    MinhashDedupCluster,
+                    input_folder=f"{work}/buckets",
+                    output_folder=f"{work}/remove_ids",
+                    config=config,
+                )
+            ],
+            1,
+        ),
+    ]

@@ -6,12 +6,10 @@ Llama-3.1-70B and trained its classifiers first, see docs/annotation.md for that
 """
 
 import pyarrow as pa
-from datatrove.pipeline.dedup import MinhashDedupCluster, MinhashDedupFilter, MinhashDedupSignature
-from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
+from datatrove.pipeline.dedup import MinhashDedupFilter
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.tokens import TokensCounter
 from datatrove.pipeline.writers import JsonlWriter
-from datatrove.utils.hashing import HashConfig
 
 from curate.assets import resolve
 from curate.blocks.decontaminate import Decontaminator
@@ -24,7 +22,7 @@ from curate.blocks.threshold import ScoreThreshold
 from curate.blocks.writers import SCORE_COLUMNS, FlatParquetWriter
 from curate.config import RecipeConfig
 from curate.recipes import RunPaths, Stage, step
-from curate.recipes.common import exclusion_writer, model_ref, warc_reader
+from curate.recipes.common import exclusion_writer, minhash_stages, model_ref, warc_reader
 
 # The FineMath Hub columns (dataset card), in its order.
 FINEMATH_COLUMNS: dict[str, pa.DataType] = {
@@ -53,14 +51,6 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
     domains_file = f"{paths.work}/selected_domains.txt"
     math_pages = f"{paths.work}/math_pages"
     minhash = f"{paths.work}/minhash"
-    mh = cfg.section("minhash")
-    minhash_config = MinhashConfig(
-        n_grams=mh["n_grams"],
-        num_buckets=mh["num_buckets"],
-        hashes_per_bucket=mh["hashes_per_bucket"],
-        seed=mh["seed"],
-        hash_config=HashConfig(hash_fc=mh["hash_fc"], precision=mh["precision"]),
-    )
 
     def extract_and_identify(removed_language: str):
         return [
@@ -115,40 +105,6 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
         tasks,
         workers,
     )
-    signatures = Stage(
-        "minhash_signatures",
-        [
-            step(JsonlReader, data_folder=math_pages),
-            step(MinhashDedupSignature, output_folder=f"{minhash}/signatures", config=minhash_config),
-        ],
-        tasks,
-        workers,
-    )
-    buckets = Stage(
-        "minhash_buckets",
-        [
-            step(
-                MinhashDedupBuckets,
-                input_folder=f"{minhash}/signatures",
-                output_folder=f"{minhash}/buckets",
-                config=minhash_config,
-            )
-        ],
-        minhash_config.num_buckets,
-        workers,
-    )
-    clusters = Stage(
-        "minhash_clusters",
-        [
-            step(
-                MinhashDedupCluster,
-                input_folder=f"{minhash}/buckets",
-                output_folder=f"{minhash}/remove_ids",
-                config=minhash_config,
-            )
-        ],
-        1,
-    )
     select = [
         step(JsonlReader, data_folder=math_pages),
         step(MinhashDedupFilter, input_folder=f"{minhash}/remove_ids", exclusion_writer=removed("minhash")),
@@ -191,8 +147,6 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
         count_domains,
         choose_domains,
         reread,
-        signatures,
-        buckets,
-        clusters,
+        *minhash_stages(cfg, math_pages, minhash),
         Stage("score_and_select", select, tasks, workers),
     ]

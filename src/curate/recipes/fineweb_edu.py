@@ -4,8 +4,7 @@ Reads top to bottom like the FineWeb paper (arXiv 2406.17557) and datatrove's ex
 wins where the two differ (MinHash after the C4 and FineWeb filters).
 """
 
-from datatrove.pipeline.dedup import MinhashDedupCluster, MinhashDedupFilter, MinhashDedupSignature
-from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
+from datatrove.pipeline.dedup import MinhashDedupFilter
 from datatrove.pipeline.extractors import Trafilatura
 from datatrove.pipeline.filters import (
     C4QualityFilter,
@@ -17,7 +16,6 @@ from datatrove.pipeline.formatters import PIIFormatter
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.tokens import TokensCounter
 from datatrove.pipeline.writers import JsonlWriter
-from datatrove.utils.hashing import HashConfig
 
 from curate.assets import resolve
 from curate.blocks.language import FastTextLanguageFilter
@@ -27,7 +25,7 @@ from curate.blocks.urls import OfflineURLFilter
 from curate.blocks.writers import FINEWEB_COLUMNS, SCORE_COLUMNS, FlatParquetWriter
 from curate.config import RecipeConfig
 from curate.recipes import RunPaths, Stage, step
-from curate.recipes.common import exclusion_writer, model_ref, warc_reader
+from curate.recipes.common import exclusion_writer, minhash_stages, model_ref, warc_reader
 
 
 def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
@@ -35,14 +33,6 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
     removed = exclusion_writer(cfg, paths)
     filtered = f"{paths.work}/filtered"
     minhash = f"{paths.work}/minhash"
-    mh = cfg.section("minhash")
-    minhash_config = MinhashConfig(
-        n_grams=mh["n_grams"],
-        num_buckets=mh["num_buckets"],
-        hashes_per_bucket=mh["hashes_per_bucket"],
-        seed=mh["seed"],
-        hash_config=HashConfig(hash_fc=mh["hash_fc"], precision=mh["precision"]),
-    )
     gopher_rep = cfg.section("gopher_repetition")
     gopher_rep["top_n_grams"] = tuple(tuple(x) for x in gopher_rep["top_n_grams"])
     gopher_rep["dup_n_grams"] = tuple(tuple(x) for x in gopher_rep["dup_n_grams"])
@@ -69,40 +59,6 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
         tasks,
         workers,
     )
-    signatures = Stage(
-        "minhash_signatures",
-        [
-            step(JsonlReader, data_folder=filtered),
-            step(MinhashDedupSignature, output_folder=f"{minhash}/signatures", config=minhash_config),
-        ],
-        tasks,
-        workers,
-    )
-    buckets = Stage(
-        "minhash_buckets",
-        [
-            step(
-                MinhashDedupBuckets,
-                input_folder=f"{minhash}/signatures",
-                output_folder=f"{minhash}/buckets",
-                config=minhash_config,
-            )
-        ],
-        minhash_config.num_buckets,  # datatrove: a multiple of num_buckets
-        workers,
-    )
-    clusters = Stage(
-        "minhash_clusters",
-        [
-            step(
-                MinhashDedupCluster,
-                input_folder=f"{minhash}/buckets",
-                output_folder=f"{minhash}/remove_ids",
-                config=minhash_config,
-            )
-        ],
-        1,
-    )
     select = Stage(
         "score_and_select",
         [
@@ -128,4 +84,4 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
         tasks,
         workers,
     )
-    return [filtering, signatures, buckets, clusters, select]
+    return [filtering, *minhash_stages(cfg, filtered, minhash), select]
