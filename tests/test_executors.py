@@ -100,15 +100,3 @@ def test_slurm_failed_task_rerun_loses_and_duplicates_nothing(
     assert rows == expected
     assert len({r[0] for r in rows}) == len(rows)
     assert _removed_ids(out) == _removed_ids(out_local)
-
-
-def test_ray_matches_local(shared_data, local_run, tmp_path):
-    _, expected = local_run
-    out = tmp_path / "ray"
-    try:
-        assert _run(_config(shared_data), out, executor="ray") == 0
-    finally:
-        import ray
-
-        ray.shutdown()
-    assert _rows(out) == expected

@@ -72,12 +72,13 @@ def run(shared_data, tmp_path_factory):
             f"decontamination.benchmarks={{gsm8k: {tmp / 'gsm8k.jsonl'}}}",
             "tasks=2",
             "workers=1",
+            "slurm.wait=true",
         ],
     )
     out = tmp / "out"
     paths = RunPaths(str(out), str(out / "logs"))
     assert execute(cfg, build_stages(cfg, paths), "local", paths) == 0
-    return out, per_domain, lone, victim
+    return out, per_domain, lone, victim, cfg
 
 
 def _jsonl(folder):
@@ -89,7 +90,7 @@ def _jsonl(folder):
 
 
 def test_recall_expansion_rereads_selected_domains_and_c4_rejects(run):
-    out, per_domain, lone, _ = run
+    out, per_domain, lone, *_ = run
     selected = set((out / "work" / "selected_domains.txt").read_text().split())
     assert "stackexchange.com" in selected
     assert registered_domain(lone["url"]) not in selected
@@ -102,7 +103,7 @@ def test_recall_expansion_rereads_selected_domains_and_c4_rejects(run):
 
 
 def test_planted_benchmark_item_is_removed_with_its_source(run):
-    out, _, _, victim = run
+    out, _, _, victim, _ = run
     removed = _jsonl(out / "removed" / "decontamination")
     assert [r["metadata"]["url"] for r in removed] == [victim["url"]]
     assert removed[0]["metadata"]["contamination"]["benchmark"] == "gsm8k"
@@ -127,3 +128,20 @@ def test_two_configs_with_finemath_columns(run):
     assert row["char_count"] == len(row["text"]) and row["crawl"] == "CC-MAIN-2099-01"
     assert row["warc_filename"] == "math.warc.gz" and row["warc_record_offset"] is not None
     assert any("$" in r["text"] for r in three)  # formulas kept as LaTeX
+
+
+def _rows(out) -> list[tuple]:
+    return sorted(
+        (f.parent.name, r["url"], r["score"], r["text"])
+        for f in (out / "data").rglob("*.parquet")
+        for r in pq.read_table(f).to_pylist()
+    )
+
+
+@pytest.mark.slurm
+def test_same_run_on_slurm_gives_the_same_configs(run, slurm_cluster, tmp_path):
+    local_out, *_, cfg = run
+    out = tmp_path / "slurm"
+    paths = RunPaths(str(out), str(out / "logs"))
+    assert execute(cfg, build_stages(cfg, paths), "slurm", paths) == 0
+    assert _rows(out) == _rows(local_out)

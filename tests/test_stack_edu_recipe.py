@@ -36,15 +36,23 @@ def run(shared_data, tmp_path_factory):
     model = build_tiny_random_bert(tmp / "model", 2.4)
     cfg = load_recipe_config(
         "stack_edu",
-        [f"input={shared_data / 'code'}", "offline=false", f"classifiers={model}", "tasks=2", "workers=1"],
+        [
+            f"input={shared_data / 'code'}",
+            "offline=false",
+            f"classifiers={model}",
+            "tasks=2",
+            "workers=1",
+            "slurm.wait=true",
+        ],
     )
     out = tmp / "out"
     paths = RunPaths(str(out), str(out / "logs"))
     assert execute(cfg, build_stages(cfg, paths), "local", paths) == 0
-    return out
+    return out, cfg
 
 
 def test_every_real_file_is_routed_and_thresholded_per_language(run, shared_data):
+    run, _ = run
     manifest = [json.loads(line) for line in (shared_data / "code" / "manifest.jsonl").read_text().splitlines()]
     expected = Counter(row["language"] for row in manifest)
     kept = [r for f in (run / "data").rglob("*.parquet") for r in pq.read_table(f).to_pylist()]
@@ -65,3 +73,25 @@ def test_every_real_file_is_routed_and_thresholded_per_language(run, shared_data
     assert {p.name for p in (run / "data").iterdir()} == {"Java"}
     row = kept[0]
     assert len(row["blob_id"]) == 40 and row["path"] and row["repo_name"] and row["length_bytes"] > 0
+
+
+def _scored(out) -> list[tuple]:
+    rows = [r for f in (out / "data").rglob("*.parquet") for r in pq.read_table(f).to_pylist()]
+    return sorted((r["language"], r["blob_id"], r["path"], r["score"]) for r in rows)
+
+
+@pytest.mark.parametrize("executor", [pytest.param("slurm", marks=pytest.mark.slurm), "ray"])
+def test_slurm_and_ray_give_the_local_output(executor, run, request, tmp_path):
+    local_out, cfg = run
+    if executor == "slurm":
+        request.getfixturevalue("slurm_cluster")
+    out = tmp_path / executor
+    paths = RunPaths(str(out), str(out / "logs"))
+    try:
+        assert execute(cfg, build_stages(cfg, paths), executor, paths) == 0
+    finally:
+        if executor == "ray":
+            import ray
+
+            ray.shutdown()
+    assert _scored(out) == _scored(local_out)
