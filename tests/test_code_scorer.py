@@ -8,7 +8,7 @@ import pickle
 
 import pytest
 from datatrove.data import Document
-from tiny_models import build_tiny_random_bert
+from tiny_models import tiny_bert
 
 import curate.classify.models as classifier_models
 from curate.blocks.code_scorer import PerLanguageScorer
@@ -25,7 +25,10 @@ def stat(step, key: str) -> int:
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory) -> dict[str, str]:
     root = tmp_path_factory.mktemp("tiny-random-berts")
-    return {language: build_tiny_random_bert(root / language, out) for language, out in MODEL_OUTPUTS.items()}
+    return {
+        language: str(tiny_bert(root / language, bias=out, max_positions=1024))
+        for language, out in MODEL_OUTPUTS.items()
+    }
 
 
 @pytest.fixture(scope="module")

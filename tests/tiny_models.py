@@ -2,27 +2,35 @@
 
 from pathlib import Path
 
-from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+import torch
+from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+from curate.assets import resolve
 
 
-def build_tiny_random_bert(folder: Path, output: float, positions: int = 1024) -> str:
-    """A random 1-layer BERT regression model whose head always outputs ``output``, with a character vocabulary."""
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [chr(c) for c in range(33, 127)]
-    folder.mkdir(parents=True)
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=False)
+def tiny_bert(folder: Path, *, seed: int = 0, bias: float | None = None, max_positions: int = 128) -> Path:
+    """Save a RANDOM 2-layer BERT regression model (num_labels=1) and the MiniLM tokenizer into ``folder``.
+
+    With ``bias`` set, the classifier weights are zeroed so every text scores exactly ``bias``.
+    """
+    tokenizer = AutoTokenizer.from_pretrained(resolve("bundled:all-minilm-l6-v2"))
+    torch.manual_seed(seed)
     config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=16,
-        num_hidden_layers=1,
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
         num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=positions,
+        intermediate_size=64,
+        max_position_embeddings=max_positions,
         num_labels=1,
+        problem_type="regression",
+        initializer_range=0.5,  # spread the random outputs so different inputs give clearly different scores
     )
-    model = BertForSequenceClassification(config)
-    model.classifier.weight.data.zero_()
-    model.classifier.bias.data.fill_(output)
+    model = BertForSequenceClassification(config).eval()
+    if bias is not None:
+        with torch.no_grad():
+            model.classifier.weight.zero_()
+            model.classifier.bias.fill_(bias)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    return str(folder)
+    return folder
