@@ -26,8 +26,8 @@ test: install
 	$(BIN)/python -m pytest -q tests
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench classifiers
+	$(BIN)/ruff format --check src tests bench classifiers
 
 bench: install
 	$(BIN)/python -m bench
