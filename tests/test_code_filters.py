@@ -6,6 +6,7 @@ import json
 import pytest
 from datatrove.data import Document
 from datatrove.pipeline.writers import JsonlWriter
+from step_stats import stat
 
 from curate.blocks.code_filters import (
     AlphanumericFractionFilter,
@@ -26,10 +27,6 @@ ALL_FILTERS = (
     BinaryContentFilter,
     EncodingErrorFilter,
 )
-
-
-def stat(step, key: str) -> int:
-    return step.stats.stats[key].total if key in step.stats.stats else 0
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from datatrove.data import Document
+from step_stats import stat
 
 from curate.blocks.code import (
     SoftwareHeritageContentFetcher,
@@ -20,10 +21,6 @@ from curate.blocks.code import (
     detect_language,
     git_blob_sha1,
 )
-
-
-def stat(step, key: str) -> int:
-    return step.stats.stats[key].total if key in step.stats.stats else 0
 
 
 @pytest.fixture(scope="module")
