@@ -8,8 +8,6 @@ import pickle
 
 import pytest
 from datatrove.data import Document
-
-# distinct constant outputs, one per language's model (int_score 1, 2, 4 after rounding)
 from step_stats import stat
 from tiny_models import tiny_bert
 
@@ -17,6 +15,7 @@ import curate.classify.models as classifier_models
 from curate.blocks.code_scorer import PerLanguageScorer
 from curate.languages import CLASSIFIERS
 
+# distinct constant outputs, one per language's model (int_score 1, 2, 4 after rounding)
 MODEL_OUTPUTS = {"Python": 1.25, "Java": 2.4, "Go": 3.6}
 
 
