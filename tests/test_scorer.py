@@ -17,7 +17,7 @@ from transformers import AutoTokenizer, BertConfig, BertForSequenceClassificatio
 import curate.blocks.scorer as scorer_module
 from curate.assets import resolve
 from curate.blocks.scorer import EduClassifierScorer
-from curate.classify.models import HFSequenceRegressor, load_regressor, pad_batch
+from curate.classify.models import HFSequenceRegressor, load_regressor, pad_batch, resolve_precision
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +166,15 @@ def test_pad_batch_pads_right_or_left_to_a_rounded_width():
     input_ids, attention_mask = pad_batch([[5, 6, 7], [8]], pad_token_id=9, padding_side="left")
     assert input_ids.tolist() == [[5, 6, 7], [9, 9, 8]]
     assert attention_mask.tolist() == [[1, 1, 1], [0, 0, 1]]
+
+
+def test_precision_auto_is_bf16_on_cuda_and_exact_fp32_on_cpu(tiny_model):
+    assert resolve_precision("auto", "cuda:0") == "bf16"
+    assert resolve_precision("auto", "cpu") == "fp32"
+    with pytest.raises(ValueError, match="precision"):
+        resolve_precision("fp8", "cpu")
+    texts = ["a first short page about fractions", "another page " * 30]
+    exact = load_regressor(str(tiny_model), device="cpu").predict(texts)
+    fast = load_regressor(str(tiny_model), device="cpu", precision="bf16").predict(texts)
+    assert np.abs(fast - exact).max() < 0.1  # bf16 keeps the score, to about two decimals
+    assert not np.array_equal(fast, exact)  # and really ran in bf16

@@ -25,6 +25,7 @@ class EduClassifierScorer(PipelineStep):
         int_score_key: metadata key for the rounded, clipped score.
         max_score: top of the label scale (5 for FineWeb-Edu and Stack-Edu).
         chunk_size: documents read from the stream before scoring them together (keeps memory flat).
+        precision: "auto" (bf16 on CUDA, fp32 on CPU), "bf16" (about 2x on CPUs with native bf16) or "fp32".
     """
 
     name = "🎓 Edu classifier scorer"
@@ -41,6 +42,7 @@ class EduClassifierScorer(PipelineStep):
         int_score_key: str = "int_score",
         max_score: int = 5,
         chunk_size: int = 1024,
+        precision: str = "auto",
     ):
         super().__init__()
         self.model = model
@@ -52,6 +54,7 @@ class EduClassifierScorer(PipelineStep):
         self.int_score_key = int_score_key
         self.max_score = max_score
         self.chunk_size = chunk_size
+        self.precision = precision
         self._regressor: Regressor | None = None
 
     @property
@@ -64,6 +67,7 @@ class EduClassifierScorer(PipelineStep):
                 device=self.device,
                 batch_size=self.batch_size,
                 trust_remote_code=self.trust_remote_code,
+                precision=self.precision,
             )
         return self._regressor
 

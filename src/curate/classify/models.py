@@ -46,6 +46,7 @@ def load_regressor(
     device: str = "auto",
     batch_size: int = 64,
     trust_remote_code: bool = False,
+    precision: str = "auto",
 ) -> Regressor:
     """Load the classifier ``ref`` (Hub id, local path or ``bundled:<name>``), detecting its kind from its files.
 
@@ -55,6 +56,7 @@ def load_regressor(
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         batch_size: texts per forward pass.
         trust_remote_code: allow custom modelling code from the Hub (off by default).
+        precision: Hugging Face models: "auto" (bf16 on CUDA, fp32 on CPU), "bf16" or "fp32".
     """
     path = Path(resolve(ref))
     if path.is_dir() and (path / HEAD_CONFIG).is_file():
@@ -75,6 +77,7 @@ def load_regressor(
         device=device,
         batch_size=batch_size,
         trust_remote_code=trust_remote_code,
+        precision=precision,
     )
 
 
@@ -85,6 +88,15 @@ def resolve_device(device: str) -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """``"auto"`` becomes ``"bf16"`` on CUDA and ``"fp32"`` on CPU (exact scores; see the class docstring)."""
+    if precision not in ("auto", "bf16", "fp32"):
+        raise ValueError(f"precision must be auto, bf16 or fp32, not {precision!r}")
+    if precision != "auto":
+        return precision
+    return "bf16" if device.startswith("cuda") else "fp32"
 
 
 def limit_cpu_threads() -> None:
@@ -147,8 +159,9 @@ def pad_batch(rows: list[list[int]], pad_token_id: int, padding_side: str = "rig
 class HFSequenceRegressor:
     """A ``transformers`` sequence-classification model with one regression output (``num_labels=1``).
 
-    Texts are tokenized with truncation, sorted by length and batched so padding stays small; CUDA runs in
-    bf16, CPU in float32, always under ``torch.inference_mode``.
+    Texts are tokenized with truncation, sorted by length and batched so padding stays small; always under
+    ``torch.inference_mode``. ``precision="auto"`` runs bf16 on CUDA and float32 on CPU; ``"bf16"`` on a CPU
+    with native bf16 arithmetic (AVX512-BF16, AMX) is about twice as fast, with scores off by ~1e-2.
     """
 
     def __init__(
@@ -159,6 +172,7 @@ class HFSequenceRegressor:
         device: str = "auto",
         batch_size: int = 64,
         trust_remote_code: bool = False,
+        precision: str = "auto",
     ):
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -166,7 +180,8 @@ class HFSequenceRegressor:
         self.name = ref
         self.device = resolve_device(device)
         self.batch_size = batch_size
-        dtype = torch.bfloat16 if self.device.startswith("cuda") else torch.float32
+        self.precision = resolve_precision(precision, self.device)
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
         if self.device == "cpu":
             limit_cpu_threads()
         self.tokenizer = AutoTokenizer.from_pretrained(ref, trust_remote_code=trust_remote_code)

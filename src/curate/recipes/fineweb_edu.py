@@ -72,6 +72,7 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
                 max_length=cfg["edu_max_length"],
                 batch_size=cfg["edu_batch_size"],
                 device=cfg["edu_device"],
+                precision=cfg["edu_precision"],
             ),
             step(ScoreThreshold, threshold=cfg["edu_threshold"], exclusion_writer=removed("edu_threshold")),
             step(
