@@ -39,6 +39,7 @@ def test_list_names_every_recipe():
         (["fineweb_edu", "--set", "nope=1"], "error: unknown key 'nope' for recipe 'fineweb_edu'"),
         (["fineweb_edu", "--set", "edu_threshold=high"], "error: bad value 'high' for 'edu_threshold'"),
         (["fineweb_edu", "--executor", "kubernetes"], "error: unknown executor 'kubernetes'"),
+        (["finemath", "--set", "precision=int9"], "error: EduClassifierScorer: precision must be one of auto,"),
         (["fineweb_edu", "--input", "/no/such/folder"], "error: The WARC input '/no/such/folder' does not exist"),
         (["stack_edu", "--input", "/no/such/tree"], "error: the code input '/no/such/tree' does not exist"),
     ],

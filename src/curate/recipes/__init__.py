@@ -8,7 +8,7 @@ from typing import Any
 
 from datatrove.pipeline.base import PipelineStep
 
-from curate.config import RecipeConfig
+from curate.config import ConfigError, RecipeConfig
 
 
 @dataclass
@@ -51,7 +51,12 @@ class Stage:
 
 def step(cls: Callable[..., PipelineStep], **params: Any) -> PipelineStep:
     """Build a pipeline step and remember its parameters so ``--dry-run`` can print them."""
-    instance = cls(**params)
+    try:
+        instance = cls(**params)
+    except ConfigError:
+        raise
+    except ValueError as error:  # a block rejecting a value that came from the recipe's settings
+        raise ConfigError(f"{cls.__name__}: {error}") from error
     instance.curate_params = params
     return instance
 
