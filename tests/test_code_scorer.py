@@ -108,10 +108,11 @@ def test_routes_each_language_to_its_own_model_loaded_once_and_batched(tiny_mode
 
 
 def test_one_local_model_for_every_language_is_loaded_once(tiny_models, real_docs, load_log):
-    scorer = PerLanguageScorer(models=tiny_models["Go"], batch_size=8, device="cpu")
+    scorer = PerLanguageScorer(models=tiny_models["Go"], batch_size=8, device="cpu", precision="bf16")
     out = list(scorer.run(iter(fresh(real_docs))))
     assert len(out) == len(real_docs)  # all five languages have the shared model
     assert [ref for ref, _ in load_log["loads"]] == [tiny_models["Go"]]
+    assert load_log["loads"][0][1]["precision"] == "bf16"
     assert {d.metadata["score_model"] for d in out} == {tiny_models["Go"]}
 
 
@@ -137,6 +138,8 @@ def test_defaults_are_the_published_classifiers_and_nothing_loads_until_used():
     assert set(restricted.models) == {"Java", "Go"}
     with pytest.raises(ValueError, match="Klingon"):
         PerLanguageScorer(models={"Klingon": "x"})
+    with pytest.raises(ValueError, match="precision"):
+        PerLanguageScorer(precision="fp64")
 
 
 def test_loaded_models_do_not_travel_with_the_pickled_step(tiny_models):

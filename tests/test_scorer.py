@@ -17,7 +17,13 @@ from transformers import AutoTokenizer, BertConfig, BertForSequenceClassificatio
 import curate.blocks.scorer as scorer_module
 from curate.assets import resolve
 from curate.blocks.scorer import EduClassifierScorer
-from curate.classify.models import HFSequenceRegressor, load_regressor, pad_batch, resolve_precision
+from curate.classify.models import (
+    HFSequenceRegressor,
+    length_sorted_batches,
+    load_regressor,
+    pad_batch,
+    resolve_precision,
+)
 
 
 @pytest.fixture(scope="module")
@@ -168,13 +174,42 @@ def test_pad_batch_pads_right_or_left_to_a_rounded_width():
     assert attention_mask.tolist() == [[1, 1, 1], [0, 0, 1]]
 
 
+def test_batches_are_length_sorted_and_capped_by_count_and_padded_tokens():
+    lengths = [10, 500, 40, 500, 300, 20, 30]
+    assert list(length_sorted_batches(lengths, batch_size=3)) == [[1, 3, 4], [2, 6, 5], [0]]
+    # 2 x 500 fits in 1,200 tokens, 3 x 500 does not; 300-token rows pad to 300, so three fit in 1,200
+    capped = list(length_sorted_batches(lengths, batch_size=32, max_tokens=1200))
+    assert capped == [[1, 3], [4, 2, 6, 5], [0]]
+    assert list(length_sorted_batches([5000], batch_size=32, max_tokens=1200)) == [[0]]  # never an empty batch
+
+
 def test_precision_auto_is_bf16_on_cuda_and_exact_fp32_on_cpu(tiny_model):
     assert resolve_precision("auto", "cuda:0") == "bf16"
     assert resolve_precision("auto", "cpu") == "fp32"
     with pytest.raises(ValueError, match="precision"):
         resolve_precision("fp8", "cpu")
+    with pytest.raises(ValueError, match="CPU path"):
+        resolve_precision("int8", "cuda")
+    with pytest.raises(ValueError, match="precision"):
+        EduClassifierScorer(model=str(tiny_model), precision="int4")  # a typo fails when the pipeline is built
     texts = ["a first short page about fractions", "another page " * 30]
     exact = load_regressor(str(tiny_model), device="cpu").predict(texts)
     fast = load_regressor(str(tiny_model), device="cpu", precision="bf16").predict(texts)
     assert np.abs(fast - exact).max() < 0.1  # bf16 keeps the score, to about two decimals
     assert not np.array_equal(fast, exact)  # and really ran in bf16
+
+
+def test_int8_precision_quantizes_the_linear_layers_and_keeps_the_scores(tiny_model):
+    texts = ["a first short page about fractions", "another page " * 30, "a third one on the water cycle"]
+    exact = load_regressor(str(tiny_model), device="cpu").predict(texts)
+    int8 = load_regressor(str(tiny_model), device="cpu", precision="int8")
+    with torch._dynamo.config.patch(error_on_recompile=True):  # compiled at load for one text and for several
+        scores = int8.predict(texts)
+        alone = int8.predict(texts[:1])[0]  # compiled kernels round differently per shape: close, not equal
+    assert alone == pytest.approx(scores[0], abs=0.1)
+    model = int8.model._orig_mod  # torch.compile's wrapper around the quantized model
+    linears = [module for module in model.modules() if isinstance(module, torch.nn.Linear)]
+    assert linears and all(module.weight.qdata.dtype == torch.int8 for module in linears)
+    assert np.abs(scores - exact).max() < 0.1
+    assert not np.array_equal(scores, exact)
+    assert np.array_equal(int8.predict(texts[::-1])[::-1], scores)  # batch order changes nothing

@@ -31,6 +31,7 @@ class PerLanguageScorer(PipelineStep):
         batch_size: documents per language scored together (and per forward pass).
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda[:N]"``.
         trust_remote_code: allow custom modelling code from the Hub.
+        precision: "auto" (bf16 on CUDA, fp32 on CPU), "bf16", "fp32" or "int8" (CPU; see load_regressor).
         keep_unscored: pass documents without a model through unscored instead of dropping them.
         language_key: metadata key holding the Stack-Edu language name (e.g. "Cpp").
         max_score: top of the label scale (5).
@@ -50,6 +51,7 @@ class PerLanguageScorer(PipelineStep):
         keep_unscored: bool = False,
         language_key: str = "language",
         max_score: int = 5,
+        precision: str = "auto",
     ):
         super().__init__()
         if models is None:
@@ -72,6 +74,7 @@ class PerLanguageScorer(PipelineStep):
         self.keep_unscored = keep_unscored
         self.language_key = language_key
         self.max_score = max_score
+        self.precision = classifier_models.check_precision(precision)
         self._loaded: dict[str, classifier_models.Regressor] = {}  # reference -> loaded model
 
     def __getstate__(self) -> dict:
@@ -89,6 +92,7 @@ class PerLanguageScorer(PipelineStep):
                 device=self.device,
                 batch_size=self.batch_size,
                 trust_remote_code=self.trust_remote_code,
+                precision=self.precision,
             )
             self.stat_update("models_loaded")
         return self._loaded[ref]

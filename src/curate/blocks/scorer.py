@@ -5,7 +5,7 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.batching import batched
 
-from curate.classify.models import DEFAULT_MODEL, Regressor, load_regressor
+from curate.classify.models import DEFAULT_MODEL, Regressor, check_precision, load_regressor
 
 
 class EduClassifierScorer(PipelineStep):
@@ -25,7 +25,7 @@ class EduClassifierScorer(PipelineStep):
         int_score_key: metadata key for the rounded, clipped score.
         max_score: top of the label scale (5 for FineWeb-Edu and Stack-Edu).
         chunk_size: documents read from the stream before scoring them together (keeps memory flat).
-        precision: "auto" (bf16 on CUDA, fp32 on CPU), "bf16" (about 2x on CPUs with native bf16) or "fp32".
+        precision: "auto" (bf16 on CUDA, fp32 on CPU), "bf16", "fp32" or "int8" (CPU; see load_regressor).
     """
 
     name = "🎓 Edu classifier scorer"
@@ -54,7 +54,7 @@ class EduClassifierScorer(PipelineStep):
         self.int_score_key = int_score_key
         self.max_score = max_score
         self.chunk_size = chunk_size
-        self.precision = precision
+        self.precision = check_precision(precision)  # a typo fails when the pipeline is built
         self._regressor: Regressor | None = None
 
     @property

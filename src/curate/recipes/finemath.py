@@ -69,7 +69,12 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
         [
             warc_reader(cfg, demo_sample="math"),
             *extract_and_identify("language_first_pass"),
-            step(EduClassifierScorer, model=model_ref(cfg, "recall.classifier"), device=cfg["device"]),
+            step(
+                EduClassifierScorer,
+                model=model_ref(cfg, "recall.classifier"),
+                device=cfg["device"],
+                precision=cfg["precision"],
+            ),
             step(DomainScoreCounter, output_folder=domains_counts, min_score=cfg["recall.min_score"]),
         ],
         tasks,
@@ -128,6 +133,7 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
             max_length=cfg["max_length"],
             batch_size=cfg["batch_size"],
             device=cfg["device"],
+            precision=cfg["precision"],
         ),
         step(DerivedFields, copies={"crawl": "dump"}, constants={"snapshot_type": cfg["snapshot_type"]}),
     ]

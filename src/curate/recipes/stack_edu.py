@@ -56,6 +56,7 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
             max_length=cfg["max_length"],
             batch_size=cfg["batch_size"],
             device=cfg["device"],
+            precision=cfg["precision"],
         ),
         step(
             ScoreThreshold,
