@@ -14,9 +14,11 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {date.today()}"
 
 
-def write_section(title: str, body: str) -> None:
+def write_section(title: str, body: str, level: int = 2) -> None:
+    """Replace the ``level`` heading ``title`` and its text up to the next heading of that level or above."""
     text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else "# Benchmarks\n"
-    section = f"## {title}\n\n{body.strip()}\n"
-    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
+    heading = "#" * level
+    section = f"{heading} {title}\n\n{body.strip()}\n"
+    pattern = re.compile(rf"^{heading} {re.escape(title)}\n.*?(?=^#{{2,{level}}} |\Z)", re.S | re.M)
     text = pattern.sub(section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
     BENCHMARKS_MD.write_text(text)
