@@ -5,6 +5,8 @@ the bundled MiniLM WordPiece tokenizer: it checks loading, truncation and batchi
 """
 
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -213,3 +215,15 @@ def test_int8_precision_quantizes_the_linear_layers_and_keeps_the_scores(tiny_mo
     assert np.abs(scores - exact).max() < 0.1
     assert not np.array_equal(scores, exact)
     assert np.array_equal(int8.predict(texts[::-1])[::-1], scores)  # batch order changes nothing
+
+
+def test_a_cpu_only_torch_hides_only_torchaos_cuda_library_warnings():
+    code = (
+        "import logging, curate\n"
+        "from transformers.quantizers import auto\n"  # imports torchao, as loading any model does
+        "logging.getLogger('torchao').warning('kept: a real torchao warning')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "kept: a real torchao warning" in proc.stderr
+    assert "Failed to load" not in proc.stderr
