@@ -253,6 +253,14 @@ def test_fasttext_head_trains_and_loads_from_folder_or_file(tmp_path, annotation
     assert scores[:20].mean() > scores[40:].mean() + 1  # lessons above adverts on the rows it trained on
 
 
+def test_a_diverging_fasttext_training_restarts_at_half_the_learning_rate(tmp_path, annotations):
+    report = train_classifier([annotations], tmp_path / "ft", kind="fasttext", epochs=30, learning_rate=50.0)
+    assert report["config"]["learning_rate"] == 50.0  # what was asked for stays in the report
+    assert report["diverged_at_learning_rates"][:2] == [50.0, 25.0]  # fastText stops with NaN at 50 on these rows
+    assert report["learning_rate_used"] == report["diverged_at_learning_rates"][-1] / 2
+    assert json.loads((tmp_path / "ft" / "eval" / "report.json").read_text())["learning_rate_used"] < 50.0
+
+
 def test_cli_reports_too_few_rows_as_an_error(tmp_path, capsys):
     path = tmp_path / "few.parquet"
     pq.write_table(

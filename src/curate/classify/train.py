@@ -63,6 +63,7 @@ FASTTEXT_LR = 0.5
 FASTTEXT_WORD_NGRAMS = 2
 FASTTEXT_DIM = 64
 FASTTEXT_BUCKETS = 200_000  # word-bigram hash buckets; fastText's default 2M makes an 800 MB model
+FASTTEXT_NAN_RESTARTS = 6  # a diverged training restarts at half the learning rate, at most this many times
 
 
 @dataclass
@@ -389,20 +390,30 @@ def _train_fasttext(
         for i in train_idx:
             train_file.write(f"{FASTTEXT_LABEL_PREFIX}{labels[i]} {' '.join(data.texts[i].split())}\n")
         train_file.flush()
-        # one thread: fastText is only reproducible for a given seed when it trains single-threaded
-        model = fasttext.train_supervised(
-            input=train_file.name,
-            lr=learning_rate,
-            epoch=epochs,
-            wordNgrams=word_ngrams,
-            dim=dim,
-            bucket=buckets,
-            seed=seed,
-            thread=1,
-            verbose=0,
-        )
+        diverged: list[float] = []
+        while True:
+            try:
+                # one thread: fastText is only reproducible for a given seed when it trains single-threaded
+                model = fasttext.train_supervised(
+                    input=train_file.name,
+                    lr=learning_rate,
+                    epoch=epochs,
+                    wordNgrams=word_ngrams,
+                    dim=dim,
+                    bucket=buckets,
+                    seed=seed,
+                    thread=1,
+                    verbose=0,
+                )
+                break
+            except RuntimeError as error:  # fastText stops with "Encountered NaN." when training diverges
+                if "NaN" not in str(error) or len(diverged) == FASTTEXT_NAN_RESTARTS:
+                    raise
+                diverged.append(learning_rate)
+                learning_rate /= 2  # the remedy fastText's own documentation gives for divergence
     model.save_model(str(output / "model.bin"))
     head = {"kind": FASTTEXT, "name": output.name, "model": "model.bin"}
     (output / HEAD_CONFIG).write_text(json.dumps(head, indent=2) + "\n")
     regressor = load_regressor(str(output))
-    return regressor.predict([data.texts[i] for i in valid_idx]), {}
+    extra = {"diverged_at_learning_rates": diverged, "learning_rate_used": learning_rate} if diverged else {}
+    return regressor.predict([data.texts[i] for i in valid_idx]), extra
