@@ -203,6 +203,15 @@ def pad_batch(rows: list[list[int]], pad_token_id: int, padding_side: str = "rig
     return torch.from_numpy(input_ids), torch.from_numpy(attention_mask)
 
 
+def pad_settings(tokenizer, device: str) -> tuple[int, int]:
+    """The pad token id (0 when the tokenizer has none) and the multiple padded widths are rounded up to.
+
+    GPU attention kernels prepare a plan per input shape: a few padded widths instead of one per batch.
+    """
+    pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    return pad_token_id, 64 if device.startswith("cuda") else 1
+
+
 class HFSequenceRegressor:
     """A ``transformers`` sequence-classification model with one regression output (``num_labels=1``).
 
@@ -243,11 +252,9 @@ class HFSequenceRegressor:
         self.model.to(self.device).eval()
         positions = getattr(self.model.config, "max_position_embeddings", None) or max_length
         self.max_length = min(max_length, positions)
-        self.pad_token_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        self.pad_token_id, self.pad_to_multiple_of = pad_settings(self.tokenizer, self.device)
         if self.precision == "int8":
             self.model = quantize_int8(self.model, self.pad_token_id)
-        # GPU attention kernels prepare a plan per input shape: a few padded widths instead of one per batch
-        self.pad_to_multiple_of = 64 if self.device.startswith("cuda") else 1
         # a CPU is fastest when a batch's activations stay in its caches: a few long texts per forward pass
         self.max_batch_tokens = CPU_MAX_BATCH_TOKENS if self.device == "cpu" else None
 

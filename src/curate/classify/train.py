@@ -32,6 +32,7 @@ from curate.classify.models import (
     load_regressor,
     load_sentence_encoder,
     pad_batch,
+    pad_settings,
     resolve_device,
     tokenize_truncated,
 )
@@ -264,8 +265,7 @@ def _train_hf(
     ids = tokenize_truncated(tokenizer, data.texts, max_length)
     states = torch.zeros(len(ids), model.config.hidden_size, dtype=torch.float32)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda"))
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    multiple_of = 64 if device.startswith("cuda") else 1
+    pad_id, multiple_of = pad_settings(tokenizer, device)
 
     def padded(rows: list[int]):  # right padding: the head reads position 0
         input_ids, attention_mask = pad_batch([ids[i] for i in rows], pad_id, "right", multiple_of)
