@@ -47,9 +47,9 @@ def random_bert_base(folder: Path, tokenizer: str) -> Path:
     return folder
 
 
-def timed(function):
+def timed(function, *args, **kwargs):
     start = time.perf_counter()
-    result = function()
+    result = function(*args, **kwargs)
     return result, time.perf_counter() - start
 
 
@@ -59,87 +59,74 @@ def run(
     import torch
     from transformers import pipeline
 
-    from curate.classify.models import load_regressor
+    from curate.classify.models import load_regressor, resolve_device
 
     texts = page_texts(source, n)
-    distinct = len(set(texts))
+    device = resolve_device(device)
+    # float32 is the reference; bf16 is the CUDA default and a CPU opt-in; int8, a CPU opt-in, compiles the
+    # quantized model while it loads (hence the load times)
+    precisions = ["fp32", "bf16", *(["int8"] if device == "cpu" else [])]
+    warm_up = sorted(texts, key=len)[-batch_size:]  # the longest texts: the largest shapes each side will see
     with tempfile.TemporaryDirectory() as tmp:
         folder = random_bert_base(Path(tmp) / "bert-base", tokenizer)
-        regressor = load_regressor(str(folder), device=device, batch_size=batch_size)
-        ids, tokenize_s = timed(lambda: regressor.tokenize(texts))
-        tokens = sum(len(x) for x in ids)
-        warm_up = sorted(texts, key=len)[-batch_size:]  # the longest texts: the largest shapes each side will see
-        regressor.predict(warm_up)
-        # bf16 weights: the default on CUDA already; on a CPU with native bf16 (AVX512-BF16, AMX) an opt-in
-        bf16 = load_regressor(str(folder), device=device, batch_size=batch_size, precision="bf16")
-        bf16.predict(warm_up)
-        int8 = None
-        if regressor.device == "cpu":  # int8 is a CPU opt-in; loading it compiles the quantized model
-            int8, int8_compile_s = timed(
-                lambda: load_regressor(str(folder), device=device, batch_size=batch_size, precision="int8")
+        ours, load_s = {}, {}
+        for precision in precisions:
+            ours[precision], load_s[precision] = timed(
+                load_regressor, str(folder), device=device, batch_size=batch_size, precision=precision
             )
-            int8.predict(warm_up)
-        dtype = torch.bfloat16 if regressor.device.startswith("cuda") else torch.float32
-        classifier = pipeline("text-classification", model=str(folder), device=regressor.device, dtype=dtype)
+            ours[precision].predict(warm_up)
+        ids, tokenize_s = timed(ours["fp32"].tokenize, texts)
+        dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+        classifier = pipeline("text-classification", model=str(folder), device=device, dtype=dtype)
         options = {"truncation": True, "max_length": 512, "function_to_apply": "none"}
         classifier(warm_up, batch_size=batch_size, **options)
-        methods = {
-            "ours": lambda: regressor.predict(texts),
-            "ours_bf16": lambda: bf16.predict(texts),
-            **({"ours_int8": lambda: int8.predict(texts)} if int8 else {}),
-            "plain": lambda: classifier(texts, **options),
-            "batched": lambda: classifier(texts, batch_size=batch_size, **options),
-        }
+        methods = {precision: regressor.predict for precision, regressor in ours.items()}
+        methods["plain"] = lambda texts: [row["score"] for row in classifier(texts, **options)]
+        methods["batched"] = lambda texts: [
+            row["score"] for row in classifier(texts, batch_size=batch_size, **options)
+        ]
         # round-robin repeats, best of each: on a shared machine the minimum is the least disturbed run
         runs: dict[str, list[float]] = {name: [] for name in methods}
         outputs = {}
         for _ in range(repeats):
             for name, method in methods.items():
-                outputs[name], seconds = timed(method)
+                scores, seconds = timed(method, texts)
+                outputs[name] = np.asarray(scores)
                 runs[name].append(seconds)
-    ours = outputs["ours"]
-    plain, batched = outputs["plain"], outputs["batched"]
-    plain_scores = np.array([row["score"] for row in plain])
-    batched_scores = np.array([row["score"] for row in batched])
+    exact = outputs["fp32"]
     return {
         "n": len(texts),
-        "distinct": distinct,
-        "tokens": tokens,
-        "device": regressor.device,
+        "distinct": len(set(texts)),
+        "tokens": sum(len(x) for x in ids),
+        "device": device,
         "threads": torch.get_num_threads(),
         "batch_size": batch_size,
         "repeats": repeats,
         "runs_s": runs,
+        "seconds": {name: min(seconds) for name, seconds in runs.items()},
+        "load_s": load_s,
         "ours_tokenize_s": tokenize_s,
-        "ours_s": min(runs["ours"]),
-        "plain_s": min(runs["plain"]),
-        "batched_s": min(runs["batched"]),
-        "ours_bf16_s": min(runs["ours_bf16"]),
-        "max_abs_diff": float(max(np.abs(ours - plain_scores).max(), np.abs(ours - batched_scores).max())),
-        "bf16_max_abs_diff": float(np.abs(outputs["ours_bf16"] - ours).max()),
-        **(
-            {
-                "ours_int8_s": min(runs["ours_int8"]),
-                "int8_compile_s": int8_compile_s,
-                "int8_max_abs_diff": float(np.abs(outputs["ours_int8"] - ours).max()),
-            }
-            if int8
-            else {}
-        ),
+        # float32 against the pipeline, and each faster precision against float32
+        "max_abs_diff": {name: float(np.abs(outputs[name] - exact).max()) for name in outputs if name != "fp32"},
     }
 
 
 def section(result: dict, command: str) -> str:
     from bench.report import machine
 
-    n, tokens = result["n"], result["tokens"]
+    n, tokens, seconds, diff = result["n"], result["tokens"], result["seconds"], result["max_abs_diff"]
     rows = [
-        ("curate `load_regressor(...).predict` (length-sorted batches)", result["ours_s"]),
-        ('curate, `precision="bf16"`', result["ours_bf16_s"]),
-        *([('curate, `precision="int8"`', result["ours_int8_s"])] if "ours_int8_s" in result else []),
-        ("`pipeline('text-classification')`, default batch size 1", result["plain_s"]),
-        (f"`pipeline('text-classification')`, batch_size={result['batch_size']}", result["batched_s"]),
+        ("curate `load_regressor(...).predict` (length-sorted batches)", seconds["fp32"]),
+        *((f'curate, `precision="{p}"`', seconds[p]) for p in ("bf16", "int8") if p in seconds),
+        ("`pipeline('text-classification')`, default batch size 1", seconds["plain"]),
+        (f"`pipeline('text-classification')`, batch_size={result['batch_size']}", seconds["batched"]),
     ]
+    precision_diffs = [f"bf16 against float32: {diff['bf16']:.2e}"]
+    if "int8" in diff:
+        precision_diffs.append(
+            f"int8 against float32: {diff['int8']:.2e}, after loading and compiling once for "
+            f"{result['load_s']['int8']:.0f} s"
+        )
     lines = [
         f"Command: `{command}`",
         f"Machine: {machine()}; device {result['device']}, torch threads {result['threads']}.",
@@ -147,14 +134,7 @@ def section(result: dict, command: str) -> str:
         f"({result['distinct']} distinct), "
         f"{tokens:,} tokens after truncation to 512; best of {result['repeats']} round-robin runs each. "
         "Largest score difference between the scorers: "
-        f"{result['max_abs_diff']:.2e} (bf16 against float32: {result['bf16_max_abs_diff']:.2e}"
-        + (
-            f"; int8 against float32: {result['int8_max_abs_diff']:.2e}, after loading and compiling once for "
-            f"{result['int8_compile_s']:.0f} s"
-            if "ours_int8_s" in result
-            else ""
-        )
-        + ").",
+        f"{max(diff['plain'], diff['batched']):.2e} ({'; '.join(precision_diffs)}).",
         "",
         "| scorer | seconds | docs/s | tokens/s | speed-up vs pipeline default |",
         "|---|---|---|---|---|",
@@ -162,7 +142,7 @@ def section(result: dict, command: str) -> str:
     for name, seconds in rows:
         lines.append(
             f"| {name} | {seconds:.1f} | {n / seconds:.1f} | {tokens / seconds:,.0f} | "
-            f"{result['plain_s'] / seconds:.2f}x |"
+            f"{result['seconds']['plain'] / seconds:.2f}x |"
         )
     return "\n".join(lines)
 
