@@ -5,11 +5,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from faults import FailOnceInTask
+from recipe_runs import run_recipe
 
 from curate.config import load_recipe_config
-from curate.recipes import RunPaths, build_stages
-from curate.run import execute
 
 TESTS = Path(__file__).resolve().parent
 
@@ -19,15 +17,6 @@ def _config(shared_data: Path, *extra: str):
         "fineweb_edu",
         [f"input={shared_data / 'warc'}", "offline=true", "tasks=2", "workers=1", "slurm.wait=true", *extra],
     )
-
-
-def _run(cfg, out: Path, executor: str = "local", fail_marker: Path | None = None) -> int:
-    paths = RunPaths(str(out), str(out / "logs"))
-    stages = build_stages(cfg, paths)
-    if fail_marker is not None:
-        # the last stage's task 1 dies mid-stream, after its first documents went down the pipeline
-        stages[-1].pipeline.insert(1, FailOnceInTask(rank=1, marker=str(fail_marker), after=3))
-    return execute(cfg, stages, executor, paths)
 
 
 def _rows(out: Path) -> list[tuple]:
@@ -50,7 +39,7 @@ def _removed_ids(out: Path) -> set[str]:
 @pytest.fixture(scope="module")
 def local_run(shared_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("local")
-    assert _run(_config(shared_data), out) == 0
+    assert run_recipe(_config(shared_data), out) == 0
     rows = _rows(out)
     assert rows, "the real WARCs must yield English documents that pass the FineWeb filters"
     return out, rows
@@ -69,10 +58,10 @@ def test_local_failed_task_resumes_to_identical_output(shared_data, local_run, t
     _, expected = local_run
     out, marker = tmp_path / "out", tmp_path / "failed-once"
     cfg = _config(shared_data)
-    assert _run(cfg, out, fail_marker=marker) == 1  # the injected failure stops the run
+    assert run_recipe(cfg, out, fail_marker=marker) == 1  # the injected failure stops the run
     assert marker.exists()
     assert not any((out / "logs" / "score_and_select" / "completions").glob("00001"))
-    assert _run(cfg, out, fail_marker=marker) == 0  # same command again: only the missing task runs
+    assert run_recipe(cfg, out, fail_marker=marker) == 0  # same command again: only the missing task runs
     assert _rows(out) == expected
 
 
@@ -80,7 +69,7 @@ def test_local_failed_task_resumes_to_identical_output(shared_data, local_run, t
 def test_slurm_matches_local(shared_data, local_run, slurm_cluster, tmp_path):
     _, expected = local_run
     out = tmp_path / "slurm"
-    assert _run(_config(shared_data), out, executor="slurm") == 0
+    assert run_recipe(_config(shared_data), out, executor="slurm") == 0
     assert _rows(out) == expected
     assert list((out / "logs" / "slurm").rglob("*.out")), "jobs ran through sbatch"
 
@@ -93,9 +82,9 @@ def test_slurm_failed_task_rerun_loses_and_duplicates_nothing(
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
     out, marker = tmp_path / "slurm", tmp_path / "failed-once"
     cfg = _config(shared_data)
-    assert _run(cfg, out, executor="slurm", fail_marker=marker) == 1
+    assert run_recipe(cfg, out, executor="slurm", fail_marker=marker) == 1
     assert marker.exists()
-    assert _run(cfg, out, executor="slurm", fail_marker=marker) == 0
+    assert run_recipe(cfg, out, executor="slurm", fail_marker=marker) == 0
     rows = _rows(out)
     assert rows == expected
     assert len({r[0] for r in rows}) == len(rows)

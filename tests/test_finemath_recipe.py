@@ -7,6 +7,7 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
+from recipe_runs import run_recipe
 from tiny_models import tiny_bert
 
 from bench.realdata import math_pages, write_html_warc
@@ -18,7 +19,6 @@ from curate.blocks.threshold import ScoreThreshold
 from curate.config import load_recipe_config
 from curate.recipes import RunPaths, build_stages
 from curate.recipes.finemath import FINEMATH_COLUMNS
-from curate.run import execute
 
 
 def test_published_defaults(tmp_path):
@@ -76,8 +76,7 @@ def run(shared_data, tmp_path_factory):
         ],
     )
     out = tmp / "out"
-    paths = RunPaths(str(out), str(out / "logs"))
-    assert execute(cfg, build_stages(cfg, paths), "local", paths) == 0
+    assert run_recipe(cfg, out) == 0
     return out, per_domain, lone, victim, cfg
 
 
@@ -142,6 +141,5 @@ def _rows(out) -> list[tuple]:
 def test_same_run_on_slurm_gives_the_same_configs(run, slurm_cluster, tmp_path):
     local_out, *_, cfg = run
     out = tmp_path / "slurm"
-    paths = RunPaths(str(out), str(out / "logs"))
-    assert execute(cfg, build_stages(cfg, paths), "slurm", paths) == 0
+    assert run_recipe(cfg, out, "slurm") == 0
     assert _rows(out) == _rows(local_out)

@@ -7,6 +7,7 @@ from collections import Counter
 
 import pyarrow.parquet as pq
 import pytest
+from recipe_runs import run_recipe
 from tiny_models import tiny_bert
 
 from curate.blocks.code_scorer import PerLanguageScorer
@@ -14,7 +15,6 @@ from curate.blocks.threshold import ScoreThreshold
 from curate.config import load_recipe_config
 from curate.languages import LANGUAGES
 from curate.recipes import RunPaths, build_stages
-from curate.run import execute
 
 
 def test_published_defaults(tmp_path):
@@ -46,8 +46,7 @@ def run(shared_data, tmp_path_factory):
         ],
     )
     out = tmp / "out"
-    paths = RunPaths(str(out), str(out / "logs"))
-    assert execute(cfg, build_stages(cfg, paths), "local", paths) == 0
+    assert run_recipe(cfg, out) == 0
     return out, cfg
 
 
@@ -86,9 +85,8 @@ def test_slurm_and_ray_give_the_local_output(executor, run, request, tmp_path):
     if executor == "slurm":
         request.getfixturevalue("slurm_cluster")
     out = tmp_path / executor
-    paths = RunPaths(str(out), str(out / "logs"))
     try:
-        assert execute(cfg, build_stages(cfg, paths), executor, paths) == 0
+        assert run_recipe(cfg, out, executor) == 0
     finally:
         if executor == "ray":
             import ray
