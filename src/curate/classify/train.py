@@ -14,6 +14,8 @@ Every kind writes ``eval/report.json``, ``eval/report.md`` and ``eval/confusion.
 """
 
 import json
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from curate.classify.fasttext_fit import DIVERGED_EXIT
 from curate.classify.models import (
     EMBEDDING_RIDGE,
     FASTTEXT,
@@ -383,37 +386,35 @@ def _ridge_cross_validation(embeddings: np.ndarray, scores: np.ndarray, max_scor
 def _train_fasttext(
     data, train_idx, valid_idx, output, seed, max_score, *, learning_rate, epochs, word_ngrams, dim, buckets
 ):
-    import fasttext
-
     labels = rounded_labels(data.scores, max_score)
+    diverged: list[float] = []
     with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as train_file:
-        for i in train_idx:
+        # fastText reads its file front to back every epoch: shuffled, no score class fills a whole stretch of it
+        for i in np.random.default_rng(seed).permutation(train_idx):
             train_file.write(f"{FASTTEXT_LABEL_PREFIX}{labels[i]} {' '.join(data.texts[i].split())}\n")
         train_file.flush()
-        diverged: list[float] = []
-        while True:
-            try:
-                # one thread: fastText is only reproducible for a given seed when it trains single-threaded
-                model = fasttext.train_supervised(
-                    input=train_file.name,
-                    lr=learning_rate,
-                    epoch=epochs,
-                    wordNgrams=word_ngrams,
-                    dim=dim,
-                    bucket=buckets,
-                    seed=seed,
-                    thread=1,
-                    verbose=0,
-                )
-                break
-            except RuntimeError as error:  # fastText stops with "Encountered NaN." when training diverges
-                if "NaN" not in str(error) or len(diverged) == FASTTEXT_NAN_RESTARTS:
-                    raise
-                diverged.append(learning_rate)
-                learning_rate /= 2  # the remedy fastText's own documentation gives for divergence
-    model.save_model(str(output / "model.bin"))
+        # one thread: fastText is only reproducible for a given seed when it trains single-threaded
+        params = {"input": train_file.name, "output": str(output / "model.bin"), "epoch": epochs}
+        params |= {"wordNgrams": word_ngrams, "dim": dim, "bucket": buckets, "seed": seed, "thread": 1, "verbose": 0}
+        while not _fit_fasttext(params | {"lr": learning_rate}):
+            diverged.append(learning_rate)
+            if len(diverged) > FASTTEXT_NAN_RESTARTS:
+                raise RuntimeError(f"fastText training diverged (NaN) at every learning rate tried: {diverged}")
+            learning_rate /= 2  # the remedy fastText's own documentation gives for divergence
     head = {"kind": FASTTEXT, "name": output.name, "model": "model.bin"}
     (output / HEAD_CONFIG).write_text(json.dumps(head, indent=2) + "\n")
     regressor = load_regressor(str(output))
     extra = {"diverged_at_learning_rates": diverged, "learning_rate_used": learning_rate} if diverged else {}
     return regressor.predict([data.texts[i] for i in valid_idx]), extra
+
+
+def _fit_fasttext(params: dict) -> bool:
+    """One fastText training in a fresh child process (``fasttext_fit`` says why); False when it diverged."""
+    done = subprocess.run(
+        [sys.executable, "-m", "curate.classify.fasttext_fit", json.dumps(params)], capture_output=True, text=True
+    )
+    if done.returncode == DIVERGED_EXIT:
+        return False
+    if done.returncode:
+        raise RuntimeError(f"fastText training failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
+    return True
