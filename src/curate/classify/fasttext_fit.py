@@ -16,10 +16,11 @@ DIVERGED_EXIT = 3  # exit status when fastText stopped with "Encountered NaN."
 GLIBC_M_PERTURB = -6  # mallopt() parameter: with byte 0xff, glibc fills each new allocation with 0x00
 
 
-def zero_new_allocations() -> bool:
-    """Make glibc's malloc hand out zeroed memory from now on; False where the C library has no ``mallopt``."""
+def zero_new_allocations() -> None:
+    """Make glibc's malloc hand out zeroed memory from now on (a no-op where the C library has no ``mallopt``)."""
     mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
-    return mallopt is not None and mallopt(GLIBC_M_PERTURB, 0xFF) == 1
+    if mallopt is not None:
+        mallopt(GLIBC_M_PERTURB, 0xFF)
 
 
 def main(argv: list[str]) -> int:

@@ -394,8 +394,17 @@ def _train_fasttext(
             train_file.write(f"{FASTTEXT_LABEL_PREFIX}{labels[i]} {' '.join(data.texts[i].split())}\n")
         train_file.flush()
         # one thread: fastText is only reproducible for a given seed when it trains single-threaded
-        params = {"input": train_file.name, "output": str(output / "model.bin"), "epoch": epochs}
-        params |= {"wordNgrams": word_ngrams, "dim": dim, "bucket": buckets, "seed": seed, "thread": 1, "verbose": 0}
+        params = {
+            "input": train_file.name,
+            "output": str(output / "model.bin"),
+            "epoch": epochs,
+            "wordNgrams": word_ngrams,
+            "dim": dim,
+            "bucket": buckets,
+            "seed": seed,
+            "thread": 1,
+            "verbose": 0,
+        }
         while not _fit_fasttext(params | {"lr": learning_rate}):
             diverged.append(learning_rate)
             if len(diverged) > FASTTEXT_NAN_RESTARTS:
