@@ -3,7 +3,6 @@
 import json
 from collections import Counter
 
-import huggingface_hub.constants
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -21,16 +20,17 @@ def front_matter(card: str) -> dict:
     return yaml.safe_load(card.split("---\n")[1])
 
 
-def test_card_configs_load_with_datasets_after_a_push(tmp_path, monkeypatch):
+def test_card_configs_load_with_datasets_after_a_push(tmp_path):
+    """Pushed and downloaded through Xet (the real hf_xet client, into and out of the stand-in's store)."""
     import datasets
 
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_XET", True)
     output = write_recipe_output(tmp_path / "out", files_per_dump=2, rows_per_file=5)
     with HubStandIn(tmp_path / "hub") as hub:  # a stand-in for the Hub (no network here)
         push_output(output, "curate-test/card", endpoint=hub.endpoint, token="unused")
         folder = snapshot_download(
             "curate-test/card", repo_type="dataset", endpoint=hub.endpoint, local_dir=tmp_path / "downloaded"
         )
+        assert any(request.startswith("read ") for request in hub.xet_token_requests)  # Parquet came from Xet
     card = (tmp_path / "downloaded" / "README.md").read_text()
     names = [entry["config_name"] for entry in front_matter(card)["configs"]]
     assert sorted(names) == sorted(["default", *DUMPS])
