@@ -11,6 +11,7 @@ import re
 import socket
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import huggingface_hub.errors
@@ -30,8 +31,12 @@ REPO = "curate-test/fineweb-edu-mini"
 
 
 def write_recipe_output(root: Path, files_per_dump: int = 2, rows_per_file: int = 5) -> Path:
-    """A small recipe-shaped output: data/<dump>/*.parquet with the FineWeb-Edu columns, stats, run.json."""
+    """A small recipe-shaped output: data/<dump>/*.parquet with the FineWeb-Edu columns, stats, run.json.
+
+    The scorer's stats count the 20 documents written plus 5 that the threshold then removed (int_score 0 and 1).
+    """
     doc = 0
+    scored = Counter({0: 3, 1: 2})
     for dump in ("CC-MAIN-2024-10", "CC-MAIN-2024-18"):
         folder = root / "data" / dump
         folder.mkdir(parents=True)
@@ -55,6 +60,7 @@ def write_recipe_output(root: Path, files_per_dump: int = 2, rows_per_file: int 
                         "int_score": int(round(min(max(score, 0), 5))),
                     }
                 )
+                scored[rows[-1]["int_score"]] += 1
             pq.write_table(pa.Table.from_pylist(rows), folder / f"{part:05d}.parquet")
     stats = [
         {"name": "🐏 WarcReader", "time_stats": {"total": 1.0}, "stats": {"documents": 40}},
@@ -62,6 +68,16 @@ def write_recipe_output(root: Path, files_per_dump: int = 2, rows_per_file: int 
             "name": "🔻 - 🌍 Language ID",
             "time_stats": {"total": 1.0},
             "stats": {"total": 40, "forwarded": 25, "dropped": 15, "dropped_en": 15},
+        },
+        {
+            "name": "📊 - SCORER: 🎓 Edu classifier scorer",
+            "time_stats": {"total": 1.0},
+            "stats": {"scored": 25, "models_loaded": 1, **{f"int_score_{k}": n for k, n in sorted(scored.items())}},
+        },
+        {
+            "name": "🔻 - FILTER: 🎯 Score threshold",
+            "time_stats": {"total": 1.0},
+            "stats": {"total": 25, "forwarded": 20, "dropped": 5, "dropped_below_threshold": 5},
         },
         {
             "name": "💽 Parquet",

@@ -1,6 +1,7 @@
 """Publishing: push recipe outputs to the Hub with a dataset card, and plan SmolLM2-style stage mixtures."""
 
-from curate.publish.card import FunnelRow, build_card, read_funnel
+from curate.funnel import FunnelRow, read_funnel
+from curate.publish.card import build_card
 from curate.publish.hub import HubAnswerError, HubPusher, PushPlan, PushReport, push_output
 
 __all__ = [
