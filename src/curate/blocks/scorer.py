@@ -1,5 +1,6 @@
 """Score documents with an educational-quality classifier (FineWeb-Edu, FineMath, Stack-Edu), into metadata."""
 
+import numpy as np
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
@@ -110,14 +111,18 @@ class EduClassifierScorer(PipelineStep):
     def _score(self, group: str | None, chunk: list[Document]) -> DocumentsPipeline:
         regressor = self.regressor(group)
         with self.track_time(unit="chunk"):
-            scores = regressor.predict([doc.text for doc in chunk])
+            scores = np.asarray(regressor.predict([doc.text for doc in chunk]))
             rounded = int_scores(scores, self.max_score)
-        group_stat = () if group is None else (f"scored_{group}",)
-        for doc, score, int_score in zip(chunk, scores, rounded, strict=True):
-            doc.metadata[self.score_key] = float(score)
-            doc.metadata[self.int_score_key] = int(int_score)
+        # counted per chunk, not per document: the totals are the same, at a fraction of the cost
+        for label in ("scored", *(() if group is None else (f"scored_{group}",))):
+            self.stat_update(label, value=len(chunk))
+        for int_score, count in enumerate(np.bincount(rounded)):
+            if count:
+                self.stat_update(f"{self.int_score_key}_{int_score}", value=int(count))
+        for doc, score, int_score in zip(chunk, scores.tolist(), rounded.tolist(), strict=True):
+            doc.metadata[self.score_key] = score
+            doc.metadata[self.int_score_key] = int_score
             doc.metadata[self.model_key] = regressor.name
-            self.stat_update("scored", f"{self.int_score_key}_{int_score}", *group_stat)
             self.update_doc_stats(doc)
             yield doc
 
