@@ -198,14 +198,17 @@ class HubPusher:
     def push(self, output_dir: Path) -> PushReport:
         """Create the repo/branch if needed, then commit the pending files batch by batch."""
         api, repo = self._api, self.repo_id
+        self.retries = 0
         self._call(
             "create repo", lambda: api.create_repo(repo, repo_type="dataset", private=self.private, exist_ok=True)
         )
         if self.private and self._call("repo info", lambda: api.dataset_info(repo)).private is False:
             raise PermissionError(f"{repo} exists and is public: not pushing data asked to be private")
         if self.revision != "main":
-            create_branch = lambda: api.create_branch(repo, repo_type="dataset", branch=self.revision, exist_ok=True)  # noqa: E731
-            self._call("create branch", create_branch)
+            self._call(
+                "create branch",
+                lambda: api.create_branch(repo, repo_type="dataset", branch=self.revision, exist_ok=True),
+            )
         plan = self.plan(output_dir, self._call("list files", self.remote_files))
         report = PushReport([], [f.path_in_repo for f in plan.already_there], [], 0)
         if plan.already_there:
