@@ -85,7 +85,7 @@ def test_set_push_to_publishes_the_output_to_the_hub(tmp_path):
     """The Hub is a stand-in server on 127.0.0.1 (tests/hub_standin.py): the real Hub cannot be reached here."""
     token = "hf_cli_test_token_0123456789"
     with HubStandIn(tmp_path / "hub", token=token) as hub:
-        env = {"HF_ENDPOINT": hub.endpoint, "HF_TOKEN": token, "HF_HUB_DISABLE_XET": "1", "HF_HUB_OFFLINE": "0"}
+        env = {"HF_ENDPOINT": hub.endpoint, "HF_TOKEN": token, "HF_HUB_OFFLINE": "0"}  # Xet on, as real pushes
         proc = curate_run(
             "stack_edu", "--output", str(tmp_path / "out"), "--set", "push_to=someone/stack-edu-demo", env=env
         )

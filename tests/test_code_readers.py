@@ -209,7 +209,7 @@ def test_software_heritage_fetcher_with_a_local_stand_in_store(shared_data, mani
 
     # transient errors are retried with exponential backoff, then counted, never raised
     waits = []
-    monkeypatch.setattr("curate.blocks.code.time.sleep", waits.append)
+    monkeypatch.setattr("time.sleep", waits.append)  # curate.retry waits with time.sleep
     flaky = SoftwareHeritageContentFetcher(base_url=str(store), max_retries=2, backoff_seconds=0.5)
     fs = flaky._filesystem()
     real_cat = fs.cat_file

@@ -1,6 +1,7 @@
-"""PerLanguageScorer on real code files, with tiny RANDOM BERT classifiers built here (not the published ones:
-no download is allowed in tests). Each language's model has its regression head set to a constant output, so
-the score a document gets says which model scored it."""
+"""EduClassifierScorer with one model per language (``group_key="language"``, the Stack-Edu wiring) on real
+code files, with tiny RANDOM BERT classifiers built here (not the published ones: no download is allowed in
+tests). Each language's model has its regression head set to a constant output, so the score a document gets
+says which model scored it."""
 
 import json
 import math
@@ -11,9 +12,10 @@ from datatrove.data import Document
 from step_stats import stat
 from tiny_models import tiny_bert
 
-import curate.classify.models as classifier_models
-from curate.blocks.code_scorer import PerLanguageScorer
-from curate.languages import CLASSIFIERS
+import curate.blocks.scorer as scorer_module
+from curate.blocks.scorer import EduClassifierScorer
+from curate.classify.models import load_regressor
+from curate.languages import CLASSIFIERS, classifier_models
 
 # distinct constant outputs, one per language's model (int_score 1, 2, 4 after rounding)
 MODEL_OUTPUTS = {"Python": 1.25, "Java": 2.4, "Go": 3.6}
@@ -47,7 +49,7 @@ def real_docs(shared_data) -> list[Document]:
 def load_log(monkeypatch) -> dict:
     """Wrap the shared loader: record each load and each predict call (which texts went into which model)."""
     log = {"loads": [], "calls": []}
-    real_load = classifier_models.load_regressor
+    real_load = load_regressor
 
     def counting_load(ref, **kwargs):
         log["loads"].append((ref, kwargs))
@@ -61,7 +63,7 @@ def load_log(monkeypatch) -> dict:
         regressor.predict = recording_predict
         return regressor
 
-    monkeypatch.setattr(classifier_models, "load_regressor", counting_load)
+    monkeypatch.setattr(scorer_module, "load_regressor", counting_load)
     return log
 
 
@@ -69,9 +71,13 @@ def fresh(docs: list[Document]) -> list[Document]:
     return [Document(text=d.text, id=d.id, metadata=dict(d.metadata)) for d in docs]
 
 
+def per_language(models: dict[str, str], **kwargs) -> EduClassifierScorer:
+    return EduClassifierScorer(model=models, group_key="language", max_length=1024, **kwargs)
+
+
 def test_routes_each_language_to_its_own_model_loaded_once_and_batched(tiny_models, real_docs, load_log):
     docs = fresh(real_docs)
-    scorer = PerLanguageScorer(models=tiny_models, batch_size=4, device="cpu")
+    scorer = per_language(tiny_models, batch_size=4, chunk_size=4, device="cpu")
     out = list(scorer.run(iter(docs)))
 
     # one load per model, with the Stack-Edu context, although each model scored several batches
@@ -89,7 +95,7 @@ def test_routes_each_language_to_its_own_model_loaded_once_and_batched(tiny_mode
         assert doc.metadata["score"] == pytest.approx(MODEL_OUTPUTS[language], abs=1e-5)
         assert doc.metadata["int_score"] == round(min(max(MODEL_OUTPUTS[language], 0), 5))
 
-    # batches: never mixed across languages, at most batch_size, ceil(9 / 4) = 3 calls per language
+    # chunks: never mixed across languages, at most chunk_size, ceil(9 / 4) = 3 calls per language
     text_language = {d.text: d.metadata["language"] for d in real_docs}
     for ref, texts in load_log["calls"]:
         assert 1 <= len(texts) <= 4
@@ -108,7 +114,7 @@ def test_routes_each_language_to_its_own_model_loaded_once_and_batched(tiny_mode
 
 
 def test_one_local_model_for_every_language_is_loaded_once(tiny_models, real_docs, load_log):
-    scorer = PerLanguageScorer(models=tiny_models["Go"], batch_size=8, device="cpu", precision="bf16")
+    scorer = per_language(classifier_models(tiny_models["Go"]), batch_size=8, device="cpu", precision="bf16")
     out = list(scorer.run(iter(fresh(real_docs))))
     assert len(out) == len(real_docs)  # all five languages have the shared model
     assert [ref for ref, _ in load_log["loads"]] == [tiny_models["Go"]]
@@ -119,7 +125,7 @@ def test_one_local_model_for_every_language_is_loaded_once(tiny_models, real_doc
 def test_unscored_documents_pass_through_when_asked(tiny_models, real_docs, load_log):
     docs = fresh(real_docs) + [Document(text="main = print 1", id="hs"), Document(text="x", id="odd", metadata={})]
     docs[-2].metadata["language"] = "Haskell"
-    scorer = PerLanguageScorer(models={"Python": tiny_models["Python"]}, keep_unscored=True, device="cpu")
+    scorer = per_language({"Python": tiny_models["Python"]}, keep_unscored=True, device="cpu")
     out = list(scorer.run(iter(docs)))
     assert len(out) == len(docs)
     unscored = [d for d in out if "score" not in d.metadata]
@@ -129,25 +135,29 @@ def test_unscored_documents_pass_through_when_asked(tiny_models, real_docs, load
 
 
 def test_defaults_are_the_published_classifiers_and_nothing_loads_until_used():
-    scorer = PerLanguageScorer()
-    assert scorer.models == CLASSIFIERS
-    assert scorer.models["CSharp"] == "HuggingFaceTB/stack-edu-classifier-csharp"
+    scorer = per_language(classifier_models())
+    assert scorer.model == CLASSIFIERS
+    assert scorer.model["CSharp"] == "HuggingFaceTB/stack-edu-classifier-csharp"
     assert scorer.max_length == 1024
     assert scorer._loaded == {}
-    restricted = PerLanguageScorer(languages=["Java", "Go"])
-    assert set(restricted.models) == {"Java", "Go"}
+    restricted = classifier_models(languages=["Java", "Go"])
+    assert set(restricted) == {"Java", "Go"}
     with pytest.raises(ValueError, match="Klingon"):
-        PerLanguageScorer(models={"Klingon": "x"})
+        classifier_models({"Klingon": "x"})
+    with pytest.raises(ValueError, match="Klingon"):
+        classifier_models(languages=["Klingon"])
     with pytest.raises(ValueError, match="precision"):
-        PerLanguageScorer(precision="fp64")
+        per_language(classifier_models(), precision="fp64")
+    with pytest.raises(ValueError, match="group_key"):
+        EduClassifierScorer(model=CLASSIFIERS)  # a dict of models without the key that picks one
 
 
 def test_loaded_models_do_not_travel_with_the_pickled_step(tiny_models):
-    scorer = PerLanguageScorer(models=tiny_models, device="cpu")
+    scorer = per_language(tiny_models, device="cpu")
     scorer.regressor("Python")
     assert scorer._loaded
     clone = pickle.loads(pickle.dumps(scorer))
-    assert clone._loaded == {} and clone.models == tiny_models
+    assert clone._loaded == {} and clone.model == tiny_models
 
 
 def test_the_15_stack_edu_languages_are_pinned():

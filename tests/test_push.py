@@ -1,15 +1,19 @@
-"""Pushing a recipe output to the Hub, against tests/hub_standin.py: a stand-in for the Hub API (no network).
+"""Pushing a recipe output to the Hub, against tests/hub_standin.py: a STAND-IN for the Hub (no network here).
 
-The stand-in speaks the legacy LFS upload protocol, so these tests switch off huggingface_hub's Xet path
-(the real Hub uses Xet for LFS files; the commit, preupload and listing calls are the same).
+Large files take huggingface_hub's Xet path, as real pushes do with hf_xet installed: the real Xet client
+chunks and stores them in the stand-in's local Xet store, and the stand-in reads them back through hf_xet.
 """
 
+import hashlib
 import json
 import logging
+import re
+import socket
 import sys
+import time
+from collections import Counter
 from pathlib import Path
 
-import huggingface_hub.constants
 import huggingface_hub.errors
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -18,21 +22,21 @@ from hub_standin import HubStandIn
 from loguru import logger
 
 from curate import push as push_cli
-from curate.publish import HubPusher, RetryPolicy, push_output
+from curate.publish import HubPusher, push_output
 from curate.publish.hub import collect_output_files
+from curate.retry import RetryPolicy
 
 TOKEN = "hf_standinSECRETtoken0123456789"
 REPO = "curate-test/fineweb-edu-mini"
 
 
-@pytest.fixture(autouse=True)
-def no_xet(monkeypatch):
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_XET", True)
-
-
 def write_recipe_output(root: Path, files_per_dump: int = 2, rows_per_file: int = 5) -> Path:
-    """A small recipe-shaped output: data/<dump>/*.parquet with the FineWeb-Edu columns, stats, run.json."""
+    """A small recipe-shaped output: data/<dump>/*.parquet with the FineWeb-Edu columns, stats, run.json.
+
+    The scorer's stats count the 20 documents written plus 5 that the threshold then removed (int_score 0 and 1).
+    """
     doc = 0
+    scored = Counter({0: 3, 1: 2})
     for dump in ("CC-MAIN-2024-10", "CC-MAIN-2024-18"):
         folder = root / "data" / dump
         folder.mkdir(parents=True)
@@ -56,6 +60,7 @@ def write_recipe_output(root: Path, files_per_dump: int = 2, rows_per_file: int 
                         "int_score": int(round(min(max(score, 0), 5))),
                     }
                 )
+                scored[rows[-1]["int_score"]] += 1
             pq.write_table(pa.Table.from_pylist(rows), folder / f"{part:05d}.parquet")
     stats = [
         {"name": "🐏 WarcReader", "time_stats": {"total": 1.0}, "stats": {"documents": 40}},
@@ -63,6 +68,16 @@ def write_recipe_output(root: Path, files_per_dump: int = 2, rows_per_file: int 
             "name": "🔻 - 🌍 Language ID",
             "time_stats": {"total": 1.0},
             "stats": {"total": 40, "forwarded": 25, "dropped": 15, "dropped_en": 15},
+        },
+        {
+            "name": "📊 - SCORER: 🎓 Edu classifier scorer",
+            "time_stats": {"total": 1.0},
+            "stats": {"scored": 25, "models_loaded": 1, **{f"int_score_{k}": n for k, n in sorted(scored.items())}},
+        },
+        {
+            "name": "🔻 - FILTER: 🎯 Score threshold",
+            "time_stats": {"total": 1.0},
+            "stats": {"total": 25, "forwarded": 20, "dropped": 5, "dropped_below_threshold": 5},
         },
         {
             "name": "💽 Parquet",
@@ -85,7 +100,7 @@ def write_recipe_output(root: Path, files_per_dump: int = 2, rows_per_file: int 
 
 
 def no_wait_policy(waits: list[float]) -> RetryPolicy:
-    return RetryPolicy(max_attempts=4, base_wait_s=0.01, sleep=waits.append)
+    return RetryPolicy(attempts=4, first_wait_s=0.01, sleep=waits.append)
 
 
 def local_published_files(output: Path) -> dict[str, bytes]:
@@ -98,6 +113,7 @@ def test_push_uploads_every_file_with_identical_content(tmp_path):
     with HubStandIn(tmp_path / "hub", token=TOKEN) as hub:
         report = push_output(output, REPO, token=TOKEN, endpoint=hub.endpoint, private=True, batch_files=3)
         remote = hub.files(REPO)
+        tree = hub.tree_at(REPO, "main")
         assert hub.repos[REPO].private
     local = local_published_files(output)
     assert remote == local
@@ -105,6 +121,11 @@ def test_push_uploads_every_file_with_identical_content(tmp_path):
     assert "logs/task_00000.log" not in remote
     assert len(report.commits) == -(-len(local) // 3)
     assert hub.unauthorized == []
+    # the large files went through Xet (the real client, into the stand-in's store), the small ones in the commit
+    xet_paths = {path for path, entry in tree.items() if entry.xet_hash is not None}
+    assert xet_paths == {path for path in local if path.endswith((".parquet", ".png"))}
+    assert hub.xet_token_requests and all(request.startswith("write ") for request in hub.xet_token_requests)
+    assert all(tree[path].sha256 == hashlib.sha256(local[path]).hexdigest() for path in xet_paths)
 
 
 def test_card_is_committed_last(tmp_path):
@@ -128,6 +149,7 @@ def test_revision_branch_is_created_and_main_untouched(tmp_path):
 def test_interrupted_push_resumes_without_duplicates(tmp_path):
     output = write_recipe_output(tmp_path / "out", files_per_dump=3)
     local = local_published_files(output)
+    sha256 = {path: hashlib.sha256(data).hexdigest() for path, data in local.items()}
     with HubStandIn(tmp_path / "hub", token=TOKEN) as hub:
         # the 2nd commit's connection drops halfway through its body and no retry is allowed: the push stops
         hub.inject("drop_during", "POST", r"/commit/", after=1)
@@ -136,19 +158,25 @@ def test_interrupted_push_resumes_without_duplicates(tmp_path):
             interrupted.push(output)
         first_batch = set(hub.files(REPO))
         assert len(first_batch) == 2
-        puts_after_interruption = sum(hub.lfs_puts.values())
+        dropped_batch = set(list(local)[2:4])
+        # batches 1 and 2 (4 Parquet files) reached the Xet store before the drop
+        assert {sha256[path] for path in first_batch | dropped_batch} <= set(hub.xet_files())
+        xorbs_after_interruption = hub.xorbs()
 
         report = HubPusher(REPO, token=TOKEN, endpoint=hub.endpoint, batch_files=2).push(output)
         remote = hub.files(REPO)
+        stored = hub.xet_files()
+        new_xorbs = hub.xorbs() - xorbs_after_interruption
     assert remote == local
     assert set(report.skipped) == first_batch
     assert set(report.uploaded) == set(local) - first_batch
-    # every path committed once, every LFS object uploaded once (the dropped batch's blobs were not re-sent)
+    # every path committed once; the content sent before the drop was not stored again (Xet deduplicated it)
     assert set(hub.committed_paths.values()) == {1}
-    assert set(hub.lfs_puts.values()) == {1}
-    lfs_files = [p for p in local if p.endswith((".parquet", ".png"))]
-    assert sum(hub.lfs_puts.values()) == len(lfs_files)
-    assert puts_after_interruption == 4  # batches 1 and 2 (4 Parquet files) were uploaded before the drop
+    for path in first_batch | dropped_batch:
+        assert stored[sha256[path]].xorbs <= xorbs_after_interruption, path
+    assert new_xorbs  # the later batches did upload
+    later = [path for path in local if path.endswith((".parquet", ".png")) and path not in first_batch | dropped_batch]
+    assert new_xorbs <= set().union(*(stored[sha256[path]].xorbs for path in later))
 
 
 def test_commit_whose_answer_is_lost_is_not_committed_again(tmp_path):
@@ -243,17 +271,18 @@ def test_token_never_appears_in_output_or_logs(tmp_path, capfd, caplog, monkeypa
     assert TOKEN[3:15] not in everything
 
 
-def test_connection_dropped_mid_upload_is_recovered(tmp_path):
+def test_connection_dropped_before_the_upload_is_recovered(tmp_path):
     output = write_recipe_output(tmp_path / "out")
     with HubStandIn(tmp_path / "hub", token=TOKEN) as hub:
-        # huggingface_hub retries the storage PUT itself (one backoff wait of about 1 s)
-        hub.inject("drop_during", "PUT", r"^/standin-lfs/")
-        HubPusher(REPO, token=TOKEN, endpoint=hub.endpoint).push(output)
+        # huggingface_hub retries its preupload call itself (one backoff wait of about 1 s)
+        hub.inject("drop_during", "POST", r"/preupload/")
+        report = HubPusher(REPO, token=TOKEN, endpoint=hub.endpoint, batch_files=4).push(output)
         remote = hub.files(REPO)
-        puts = [path for method, path in hub.requests if method == "PUT"]
+        preuploads = [path for method, path in hub.requests if method == "POST" and "/preupload/" in path]
     assert remote == local_published_files(output)
-    assert len(puts) == sum(hub.lfs_puts.values()) + 1  # one dropped attempt, then each blob exactly once
-    assert set(hub.lfs_puts.values()) == {1}
+    assert len(preuploads) == len(report.commits) + 1  # one dropped attempt, then one per commit
+    assert report.retries == 0  # recovered inside huggingface_hub, below curate's retries
+    assert set(hub.committed_paths.values()) == {1}
 
 
 def test_private_push_refuses_an_existing_public_repo(tmp_path, capsys, monkeypatch):
@@ -265,3 +294,58 @@ def test_private_push_refuses_an_existing_public_repo(tmp_path, capsys, monkeypa
         assert push_cli.main(args) == 2
         assert hub.files(REPO) == {}
     assert "is public" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "step"),
+    [
+        ("POST", r"/api/repos/create$", "create repo"),
+        ("GET", r"/tree/", "list files"),
+        ("POST", r"/commit/", "commit 1/1"),
+    ],
+)
+def test_an_answer_that_is_not_the_hubs_gives_one_clear_line(tmp_path, capfd, monkeypatch, method, path, step):
+    output = write_recipe_output(tmp_path / "out")
+    monkeypatch.setenv("CURATE_TEST_TOKEN", TOKEN)
+    with HubStandIn(tmp_path / "hub", token=TOKEN) as hub:
+        hub.inject("garbage", method, path)  # a 200 with an HTML page, as a captive portal or proxy sends
+        code = push_cli.main([str(output), REPO, "--endpoint", hub.endpoint, "--token-env", "CURATE_TEST_TOKEN"])
+        commits = [p for m, p in hub.requests if m == "POST" and "/commit/" in p]
+    err = capfd.readouterr().err
+    assert code == 1
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert errors == [
+        f"error: {step}: {hub.endpoint} answered, but not as the Hub does (not JSON); "
+        "check --endpoint, or a proxy or login page in the way"
+    ]
+    assert "Traceback" not in err and "Expecting value" not in err
+    assert len(commits) <= 1  # an unreadable answer is not retried
+
+
+def test_push_without_network_says_so_at_once_then_retries_printing_each_wait(tmp_path, capfd, monkeypatch):
+    output = write_recipe_output(tmp_path / "out")
+    with socket.socket() as probe:  # a port nothing listens on: every connection is refused, as with no network
+        probe.bind(("127.0.0.1", 0))
+        endpoint = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    start = time.monotonic()
+    events: list[tuple[str, object, float]] = []  # (what, line or wait, seconds since the start)
+    # datatrove's logger prints to stderr; the sink records what it prints, and when
+    sink = logger.add(lambda message: events.append(("line", str(message), time.monotonic() - start)), level="WARNING")
+    monkeypatch.setattr("time.sleep", lambda seconds: events.append(("sleep", seconds, time.monotonic() - start)))
+    try:
+        code = push_cli.main([str(output), REPO, "--endpoint", endpoint, "--no-card"])
+    finally:
+        logger.remove(sink)
+    lines = [(text, at) for kind, text, at in events if kind == "line"]
+    sleeps = [seconds for kind, seconds, _ in events if kind == "sleep"]
+    err = capfd.readouterr().err
+    assert code == 1
+    first_line, said_after = lines[0]
+    assert f"create repo: cannot reach the Hub at {endpoint} (ConnectError): no network" in first_line
+    assert said_after < 5  # said at the first failed connection, before any wait
+    # the curate.retry.HUB schedule, 2 s doubling over 8 tries; each wait printed just before it is taken
+    assert sleeps == [2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0]
+    assert [kind for kind, _, _ in events] == ["line", "sleep"] * len(sleeps)
+    announced = [float(re.search(r"retry \d+ of 7 in ([0-9.]+)s", text).group(1)) for text, _ in lines]
+    assert announced == sleeps
+    assert err.rstrip().endswith("error: could not reach the Hub (ConnectError); rerun to resume")

@@ -96,7 +96,7 @@ def test_max_length_is_capped_by_the_model_positions(tiny_model):
     assert len(regressor.tokenize(["token " * 1000])[0]) == 128
 
 
-@pytest.mark.parametrize(("bias", "int_score"), [(7.3, 5), (-1.2, 0), (2.6, 3), (2.4, 2)])
+@pytest.mark.parametrize(("bias", "int_score"), [(7.3, 5), (-1.2, 0), (2.6, 3), (2.4, 2), (2.5, 2), (3.5, 4)])
 def test_score_is_raw_and_int_score_is_clipped_and_rounded(tmp_path, bias, int_score):
     folder = tiny_bert(tmp_path / "constant", bias=bias)
     scorer = EduClassifierScorer(model=str(folder), device="cpu")
@@ -105,6 +105,25 @@ def test_score_is_raw_and_int_score_is_clipped_and_rounded(tmp_path, bias, int_s
     assert docs[0].metadata["int_score"] == int_score
     assert isinstance(docs[0].metadata["int_score"], int)
     assert docs[0].metadata["score_model"] == str(folder)
+
+
+def test_one_rounding_rule_serves_scorer_training_evaluation_and_annotation():
+    """round(clip(score, 0, max)), ties to even like Python's round, from curate.classify.scores for every caller."""
+    import curate.annotate.parsing as parsing
+    import curate.classify.report as report
+    import curate.classify.train as train
+    from curate.classify.scores import int_scores
+
+    assert scorer_module.int_scores is train.int_scores is report.int_scores is parsing.int_scores is int_scores
+    raw = [-0.3, 0.5, 1.5, 2.5, 3.49, 3.5, 4.5, 5.7]
+    expected = [0, 0, 2, 2, 3, 4, 4, 5]
+    assert int_scores(raw).tolist() == expected == [round(min(max(s, 0), 5)) for s in raw]
+    assert int_scores(4.5, max_score=3) == 3
+    # the annotation parser's expected score of a 50/50 "2"/"3" answer is 2.5, which rounds to 2
+    assert parsing.expected_score({"2": np.log(0.5), "3": np.log(0.5)}, 5).int_score == 2
+    # evaluation compares rounded classes: 2.5 and 2.4 are both class 2, 3.5 is class 4
+    metrics = report.evaluate(np.array([2.5, 3.5]), np.array([2.4, 3.6]))
+    assert metrics["accuracy"] == 1.0 and metrics["per_class"]["4"]["support"] == 1
 
 
 def test_scorer_writes_metadata_in_chunks_and_counts_a_histogram(tiny_model):
@@ -144,11 +163,11 @@ def test_model_loads_lazily_once_per_task(tiny_model, monkeypatch):
     scorer = EduClassifierScorer(model=str(tiny_model), device="cpu", chunk_size=2)
     assert loads == []  # building the pipeline loads nothing
     shipped = pickle.loads(pickle.dumps(scorer))  # what an executor sends to its workers
-    assert loads == [] and shipped._regressor is None
+    assert loads == [] and shipped._loaded == {}
     list(scorer.run(iter([Document(text=t, id=str(i)) for i, t in enumerate(TEXTS)])))
     list(scorer.run(iter([Document(text="again", id="x")])))
     assert len(loads) == 1
-    assert pickle.loads(pickle.dumps(scorer))._regressor is None  # a loaded model is not pickled along
+    assert pickle.loads(pickle.dumps(scorer))._loaded == {}  # a loaded model is not pickled along
 
 
 def test_rejects_a_classification_model_with_several_labels(tmp_path):

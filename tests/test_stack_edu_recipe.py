@@ -10,10 +10,10 @@ import pytest
 from recipe_runs import run_recipe
 from tiny_models import tiny_bert
 
-from curate.blocks.code_scorer import PerLanguageScorer
+from curate.blocks.scorer import EduClassifierScorer
 from curate.blocks.threshold import ScoreThreshold
 from curate.config import load_recipe_config
-from curate.languages import LANGUAGES
+from curate.languages import CLASSIFIERS, LANGUAGES
 from curate.recipes import RunPaths, build_stages
 
 
@@ -22,8 +22,9 @@ def test_published_defaults(tmp_path):
     (stage,) = build_stages(cfg, RunPaths(str(tmp_path), str(tmp_path / "logs")))
     names = [type(s).__name__ for s in stage.pipeline]
     assert "MaxLineLengthFilter" not in names  # Stack-Edu applied no extra filters to StarCoder2Data
-    scorer = next(s for s in stage.pipeline if isinstance(s, PerLanguageScorer))
+    scorer = next(s for s in stage.pipeline if isinstance(s, EduClassifierScorer))
     assert scorer.max_length == 1024
+    assert scorer.group_key == "language" and scorer.model == CLASSIFIERS
     threshold = next(s for s in stage.pipeline if isinstance(s, ScoreThreshold))
     assert threshold.threshold == 3 and threshold.per_group == {"Java": 2}
     assert len(LANGUAGES) == 15

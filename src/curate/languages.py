@@ -116,3 +116,22 @@ def get_language(name: str) -> CodeLanguage:
         return BY_NAME[name]
     except KeyError:
         raise KeyError(f"unknown Stack-Edu language {name!r}; known: {', '.join(BY_NAME)}") from None
+
+
+def classifier_models(
+    models: str | dict[str, str] | None = None, languages: list[str] | None = None
+) -> dict[str, str]:
+    """The classifier of each language, as ``EduClassifierScorer(model=..., group_key="language")`` takes it.
+
+    ``models``: None for the published classifiers; one reference for every language; or a dict language -> ref.
+    ``languages`` keeps only those languages (default: all 15). Unknown language names are a ValueError.
+    """
+    if models is None:
+        models = dict(CLASSIFIERS)
+    elif isinstance(models, str):
+        models = {language: models for language in BY_NAME}
+    chosen = {language: ref for language, ref in models.items() if languages is None or language in languages}
+    unknown = sorted((set(chosen) | set(languages or ())) - set(BY_NAME))
+    if unknown:
+        raise ValueError(f"unknown languages {unknown}; known: {', '.join(BY_NAME)}")
+    return chosen

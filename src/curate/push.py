@@ -9,10 +9,10 @@ import argparse
 import os
 import sys
 
-import httpx2
 from huggingface_hub.errors import HfHubHTTPError
 
-from curate.publish.hub import PushPlan, push_output
+from curate.publish.hub import HubAnswerError, PushPlan, describe_error, push_output
+from curate.retry import is_connection_error
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -46,16 +46,21 @@ def main(argv: list[str] | None = None) -> int:
             dry_run=args.dry_run,
             card=not args.no_card,
         )
+    except HubAnswerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except HfHubHTTPError as error:
         status = error.response.status_code if error.response is not None else "?"
         print(f"error: the Hub refused the push (HTTP {status}, {type(error).__name__})", file=sys.stderr)
         return 1
-    except httpx2.TransportError as error:
-        print(f"error: could not reach the Hub ({type(error).__name__}); rerun to resume", file=sys.stderr)
-        return 1
     except (FileNotFoundError, ValueError, PermissionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except Exception as error:
+        if not is_connection_error(error):
+            raise
+        print(f"error: could not reach the Hub ({describe_error(error)}); rerun to resume", file=sys.stderr)
+        return 1
     if isinstance(result, PushPlan):
         print(result.describe())
     else:

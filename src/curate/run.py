@@ -8,8 +8,9 @@ from pathlib import Path
 
 from curate.config import ConfigError, RecipeConfig, available_recipes, load_recipe_config
 from curate.executors import EXECUTORS, StageFailedError, build_executors, run_stages
+from curate.funnel import format_summary, record_funnel
 from curate.recipes import RunPaths, Stage, build_stages
-from curate.stats import format_summary, merge_stage_stats, summarize
+from curate.stats import merge_stage_stats, summarize
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -89,8 +90,9 @@ def execute(cfg: RecipeConfig, stages: list[Stage], executor: str, paths: RunPat
     if not finished:
         print(f"jobs submitted; rerun the same command with --set slurm.wait=true to wait. Output: {paths.data}")
         return 0
-    merged = merge_stage_stats(stages, paths)
-    print(format_summary(summarize(merged)))
+    rows = summarize(merge_stage_stats(stages, paths))
+    record_funnel(paths.output, rows)  # the same rows the summary prints and the dataset card shows
+    print(format_summary(rows))
     print(f"output: {paths.data}  (stats: {paths.stats}, removed documents: {paths.output}/removed)")
     if cfg.get("push_to"):
         from curate.publish import push_output

@@ -15,6 +15,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from curate.classify.scores import int_scores
+
 NO_SCORE_LINE = "no_score_line"
 OUT_OF_RANGE = "out_of_range"
 EMPTY_RESPONSE = "empty_response"
@@ -68,4 +70,4 @@ def expected_score(top_logprobs: Mapping[str, float], max_score: int) -> ParsedS
         return ParsedScore(None, None, NO_DIGIT_TOKEN)
     total = sum(math.exp(lp) for lp in digits.values())
     score = sum(digit * math.exp(lp) for digit, lp in digits.items()) / total
-    return ParsedScore(score, int(round(min(max(score, 0.0), float(max_score)))), None)
+    return ParsedScore(score, int(int_scores(score, max_score)), None)

@@ -10,7 +10,7 @@ import hashlib
 import json
 import posixpath
 import re
-import time
+from dataclasses import replace
 
 import cchardet
 from datatrove.data import Document, DocumentsPipeline
@@ -26,6 +26,7 @@ from curate.languages import (
     INTERPRETER_TO_LANGUAGE,
     WRAPPER_EXTENSIONS,
 )
+from curate.retry import SOFTWARE_HERITAGE, call_with_retries, transient_read_error
 
 # Same rule as git's binary check: a NUL byte early in the file. Beyond that, a file is binary when more
 # than this share of its first bytes are control characters other than whitespace, backspace and escape.
@@ -396,7 +397,8 @@ class SoftwareHeritageContentFetcher(PipelineStep):
     Args:
         base_url: where blobs live, ``<base_url><blob_id>``; any fsspec URL or local folder.
         storage_options: fsspec options; default ``{"anon": True}`` for ``s3://`` URLs.
-        max_retries: retries after a failed read (not after a missing blob), with exponential backoff.
+        max_retries: retries after a failed read (not after a missing blob), with exponential backoff
+            (default: ``curate.retry.SOFTWARE_HERITAGE``).
         backoff_seconds: wait before the first retry; doubled each time.
         blob_id_key: metadata key of the blob id (falls back to ``doc.id``).
     """
@@ -408,8 +410,8 @@ class SoftwareHeritageContentFetcher(PipelineStep):
         self,
         base_url: str = "s3://softwareheritage/content/",
         storage_options: dict | None = None,
-        max_retries: int = 3,
-        backoff_seconds: float = 1.0,
+        max_retries: int = SOFTWARE_HERITAGE.attempts - 1,
+        backoff_seconds: float = SOFTWARE_HERITAGE.first_wait_s,
         blob_id_key: str = "blob_id",
     ):
         super().__init__()
@@ -417,8 +419,7 @@ class SoftwareHeritageContentFetcher(PipelineStep):
         if storage_options is None:
             storage_options = {"anon": True} if base_url.startswith("s3://") else {}
         self.storage_options = storage_options
-        self.max_retries = max_retries
-        self.backoff_seconds = backoff_seconds
+        self.retry = replace(SOFTWARE_HERITAGE, attempts=max_retries + 1, first_wait_s=backoff_seconds)
         self.blob_id_key = blob_id_key
         self._fs = None
         self._root = ""
@@ -434,16 +435,14 @@ class SoftwareHeritageContentFetcher(PipelineStep):
         """The blob's decompressed bytes, or the name of the failure."""
         fs = self._filesystem()
         path = posixpath.join(self._root, blob_id)
-        for attempt in range(self.max_retries + 1):
-            try:
-                compressed = fs.cat_file(path)
-                break
-            except FileNotFoundError:
-                return "fetch_not_found"
-            except Exception:  # network and server errors: retried, then counted
-                if attempt == self.max_retries:
-                    return "fetch_failed"
-                time.sleep(self.backoff_seconds * 2**attempt)
+        try:
+            compressed = call_with_retries(
+                lambda: fs.cat_file(path), retryable=transient_read_error, policy=self.retry
+            )
+        except FileNotFoundError:
+            return "fetch_not_found"
+        except Exception:  # network and server errors, once the retries are spent: counted
+            return "fetch_failed"
         try:
             return gzip.decompress(compressed)
         except (OSError, EOFError):

@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import confusion_matrix, f1_score, mean_squared_error, precision_recall_fscore_support
 
+from curate.classify.scores import int_scores
+
 BINARY_THRESHOLDS = (2, 3)
 
 
@@ -17,8 +19,8 @@ def evaluate(true_scores: np.ndarray, predicted_scores: np.ndarray, max_score: i
     """
     true_scores = np.asarray(true_scores, dtype=np.float64)
     predicted_scores = np.asarray(predicted_scores, dtype=np.float64)
-    y_true = np.rint(np.clip(true_scores, 0, max_score)).astype(int)
-    y_pred = np.rint(np.clip(predicted_scores, 0, max_score)).astype(int)
+    y_true = int_scores(true_scores, max_score)
+    y_pred = int_scores(predicted_scores, max_score)
     classes = list(range(max_score + 1))
     precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=classes, zero_division=0)
     return {

@@ -3,10 +3,8 @@
 Three kinds, all read back by ``curate.classify.models.load_regressor``:
 
 - ``hf``: the published recipe (FineWeb paper §4; cosmopedia ``classification/``): a BERT-like encoder with a
-  one-output regression head, encoder frozen, lr 3e-4, 20 epochs, batch 256, 90/10 split stratified on the
-  rounded score, best epoch by macro-F1 of rounded clipped predictions; saved with ``save_pretrained``.
-  Because the encoder is frozen, its first-token states are computed once and only the head (pooler and
-  classifier) is trained on them: the same optimisation, without 20 passes through the encoder.
+  one-output regression head, encoder frozen, 90/10 split stratified on the rounded score
+  (``curate.classify.train_hf``).
 - ``embedding-ridge``: sentence-transformers embeddings + scikit-learn ridge regression (CPU, minutes).
 - ``fasttext``: a supervised fastText model on the raw text, labels = rounded scores.
 
@@ -30,16 +28,12 @@ from curate.classify.models import (
     FASTTEXT_LABEL_PREFIX,
     HEAD_CONFIG,
     embed_texts,
-    length_sorted_batches,
-    limit_cpu_threads,
     load_regressor,
     load_sentence_encoder,
-    pad_batch,
-    pad_settings,
-    resolve_device,
-    tokenize_truncated,
 )
 from curate.classify.report import evaluate, write_report
+from curate.classify.scores import int_scores
+from curate.classify.train_hf import train_hf
 
 HF = "hf"
 KINDS = (HF, EMBEDDING_RIDGE, FASTTEXT)
@@ -126,11 +120,6 @@ def load_annotations(
     return Annotations(ids, texts, np.asarray(scores, dtype=np.float32), rows_read, skipped)
 
 
-def rounded_labels(scores: np.ndarray, max_score: int = 5) -> np.ndarray:
-    """Integer classes of (annotation or predicted) scores: ``round(clip(score, 0, max_score))``."""
-    return np.rint(np.clip(scores, 0, max_score)).astype(np.int64)
-
-
 def stratified_split(labels: np.ndarray, valid_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Train and validation indices with each class split ``1 - valid_fraction : valid_fraction``.
 
@@ -169,7 +158,7 @@ def train_classifier(
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; expected one of {KINDS}")
     data = load_annotations(annotations, text_column=text_column, score_column=score_column, language=language)
-    labels = rounded_labels(data.scores, max_score)
+    labels = int_scores(data.scores, max_score)
     train_idx, valid_idx = stratified_split(labels, valid_fraction, seed)
     if len(valid_idx) == 0 or len(train_idx) < 2:
         raise ValueError(
@@ -185,7 +174,7 @@ def train_classifier(
             "epochs": epochs or REFERENCE.epochs,
             "batch_size": batch_size or REFERENCE.batch_size,
         }
-        valid_predictions, extra = _train_hf(
+        valid_predictions, extra = train_hf(
             data, train_idx, valid_idx, output, base_model, max_length, seed, device, max_score, **config
         )
     elif kind == EMBEDDING_RIDGE:
@@ -218,117 +207,6 @@ def train_classifier(
     }
     write_report(output / "eval", report, valid_ids=[data.ids[i] for i in valid_idx])
     return report
-
-
-def _hf_head_logits(model, first_token_states):
-    """The trainable part of a frozen-encoder classifier applied to precomputed first-token states."""
-    states = first_token_states[:, None, :]
-    pooler = getattr(model.base_model, "pooler", None)
-    if pooler is not None:  # BERT: classifier(dropout(pooler(h[:, 0]))), dropout 0 in this recipe
-        return model.classifier(pooler(states))
-    return model.classifier(states)  # RoBERTa-style heads read the first token themselves
-
-
-def _train_hf(
-    data,
-    train_idx,
-    valid_idx,
-    output,
-    base_model,
-    max_length,
-    seed,
-    device,
-    max_score,
-    *,
-    learning_rate,
-    epochs,
-    batch_size,
-):
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    torch.manual_seed(seed)
-    device = resolve_device(device)
-    if device == "cpu":
-        limit_cpu_threads()
-    tokenizer = AutoTokenizer.from_pretrained(base_model)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        base_model, num_labels=1, problem_type="regression", classifier_dropout=0.0, hidden_dropout_prob=0.0
-    )
-    positions = getattr(model.config, "max_position_embeddings", None) or max_length
-    max_length = min(max_length, positions)
-    model.to(device).eval()
-    encoder = model.base_model
-    head_parameters = {id(p) for p in model.parameters()} - {id(p) for p in encoder.parameters()}
-    if getattr(encoder, "pooler", None) is not None:
-        head_parameters |= {id(p) for p in encoder.pooler.parameters()}
-    for parameter in model.parameters():
-        parameter.requires_grad = id(parameter) in head_parameters
-
-    ids = tokenize_truncated(tokenizer, data.texts, max_length)
-    states = torch.zeros(len(ids), model.config.hidden_size, dtype=torch.float32)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda"))
-    pad_id, multiple_of = pad_settings(tokenizer, device)
-
-    def padded(rows: list[int]):  # right padding: the head reads position 0
-        input_ids, attention_mask = pad_batch([ids[i] for i in rows], pad_id, "right", multiple_of)
-        return {"input_ids": input_ids.to(device), "attention_mask": attention_mask.to(device)}
-
-    with torch.inference_mode(), autocast:
-        for batch in length_sorted_batches([len(x) for x in ids], batch_size):
-            states[batch] = encoder(**padded(batch)).last_hidden_state[:, 0].float().cpu()
-        check = list(range(min(4, len(ids))))
-        full = model(**padded(check)).logits[:, 0].float().cpu()
-        split = _hf_head_logits(model, states[check].to(device)).float()[:, 0].cpu()
-    if not torch.allclose(full, split, atol=5e-2 if device.startswith("cuda") else 1e-4):
-        raise ValueError(
-            f"{base_model}: its classification head does not read the first token's state the way "
-            "the frozen-encoder trainer assumes; use a BERT- or RoBERTa-style model"
-        )
-
-    targets = torch.from_numpy(data.scores)
-    train_states, train_targets = states[train_idx].to(device), targets[train_idx].to(device)
-    valid_states = states[valid_idx].to(device)
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=learning_rate, weight_decay=0.0)
-    steps_per_epoch = -(-len(train_idx) // batch_size)
-    schedule = torch.optim.lr_scheduler.LambdaLR(  # linear decay to zero, as the Trainer default
-        optimizer, lambda step: max(0.0, 1 - step / (epochs * steps_per_epoch))
-    )
-    generator = torch.Generator().manual_seed(seed)
-    history = []
-    best_f1, best_epoch, best_state = -1.0, 0, None
-    for epoch in range(1, epochs + 1):
-        model.train()
-        order = torch.randperm(len(train_idx), generator=generator)
-        losses = []
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size].to(device)
-            predictions = _hf_head_logits(model, train_states[batch])[:, 0]
-            loss = torch.nn.functional.mse_loss(predictions, train_targets[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            losses.append(loss.item())
-        model.eval()
-        with torch.inference_mode():
-            valid_predictions = _hf_head_logits(model, valid_states)[:, 0].float().cpu().numpy()
-        metrics = evaluate(data.scores[valid_idx], valid_predictions, max_score)
-        history.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "valid_macro_f1": metrics["macro_f1"]})
-        if metrics["macro_f1"] > best_f1:
-            best_f1, best_epoch = metrics["macro_f1"], epoch
-            best_state = {name: p.detach().clone() for name, p in model.named_parameters() if p.requires_grad}
-    model.load_state_dict(best_state, strict=False)
-    model.eval()
-    with torch.inference_mode():
-        valid_predictions = _hf_head_logits(model, valid_states)[:, 0].float().cpu().numpy()
-    model.to("cpu")
-    for parameter in model.parameters():
-        parameter.requires_grad = True
-    model.save_pretrained(output)
-    tokenizer.save_pretrained(output)
-    return valid_predictions, {"tokens_seen": max_length, "best_epoch": best_epoch, "history": history}
 
 
 def _train_embedding_ridge(
@@ -371,7 +249,7 @@ def _ridge_cross_validation(embeddings: np.ndarray, scores: np.ndarray, max_scor
     from sklearn.linear_model import Ridge
     from sklearn.model_selection import StratifiedKFold
 
-    labels = rounded_labels(scores, max_score)
+    labels = int_scores(scores, max_score)
     folds = min(CROSS_VALIDATION_FOLDS, int(np.unique(labels, return_counts=True)[1].min()))
     if folds < 2:
         return None
@@ -386,7 +264,7 @@ def _ridge_cross_validation(embeddings: np.ndarray, scores: np.ndarray, max_scor
 def _train_fasttext(
     data, train_idx, valid_idx, output, seed, max_score, *, learning_rate, epochs, word_ngrams, dim, buckets
 ):
-    labels = rounded_labels(data.scores, max_score)
+    labels = int_scores(data.scores, max_score)
     diverged: list[float] = []
     with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as train_file:
         # fastText reads its file front to back every epoch: shuffled, no score class fills a whole stretch of it

@@ -1,21 +1,21 @@
 """Dataset card (``README.md``) for a curate recipe output: Hub configs, schema, parameters, funnel, histograms.
 
 Everything in the card is read from the output folder: ``data/<config>/*.parquet`` (configs, schema, row
-counts, score histograms), ``run.json`` (recipe, parameters, versions, stage order) and ``stats/<stage>.json``
-(datatrove's merged ``PipelineStats``: the funnel). ``build_card`` writes ``README.md`` and ``figures/*.png``
-into the folder, so the card can be reviewed before anything is pushed.
+counts), ``run.json`` (recipe, parameters, versions, stage order) and ``stats/<stage>.json`` (datatrove's merged
+``PipelineStats``: the funnel of ``curate.funnel`` and the scorers' histograms). ``build_card`` writes
+``README.md`` and ``figures/*.png`` into the folder, so the card can be reviewed before anything is pushed.
 """
 
 import json
-from dataclasses import dataclass
+from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pyarrow.parquet as pq
 import yaml
 from datatrove.utils.logging import logger
 
-SCORE_COLUMNS = ("score", "int_score")
+from curate.funnel import FunnelRow, read_funnel, top_reasons
+
 FIGURES_DIR = "figures"
 
 # (recipe name fragment, license, pretty name, language, sources of its numbers)
@@ -61,73 +61,6 @@ _GENERIC_SOURCES = [
     "FineWeb paper, arXiv:2406.17557",
     "SmolLM2 paper, arXiv:2502.02737",
 ]
-
-
-@dataclass
-class FunnelRow:
-    """Documents and tokens around one pipeline step, from the merged datatrove stats."""
-
-    stage: str
-    step: str
-    docs_in: int | None
-    docs_out: int | None
-    dropped: int | None
-    tokens: int | None
-    reasons: dict[str, int]
-
-
-def _total(value) -> int | None:
-    """A datatrove metric as saved by ``MetricStats.to_dict``: a bare number, or a dict with ``total``."""
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        value = value.get("total")
-    return None if value is None else int(value)
-
-
-def read_funnel(output_dir: Path) -> list[FunnelRow]:
-    """One row per step of every stage, in the stage order of ``run.json`` (file order when it lacks one)."""
-    output_dir = Path(output_dir)
-    stats_dir = output_dir / "stats"
-    if not stats_dir.is_dir():
-        return []
-    run = _read_run(output_dir)
-    known = {p.stem: p for p in sorted(stats_dir.glob("*.json"))}
-    order = [s for s in run.get("stages", []) if s in known] + [s for s in known if s not in run.get("stages", [])]
-    rows = []
-    for stage in order:
-        try:
-            steps = json.loads(known[stage].read_text())
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{known[stage]} is not valid JSON: {error}") from error
-        for step in steps:
-            stats = step.get("stats", {})
-            is_filter = "forwarded" in stats or "dropped" in stats
-            docs_out = _total(stats.get("forwarded")) if is_filter else None
-            if docs_out is None and not is_filter:
-                docs_out = _total(stats.get("documents"))
-            if docs_out is None and not is_filter:
-                docs_out = _total(stats.get("total"))  # writers count what they wrote as "total"
-            tokens = _total(stats.get("doc_len_tokens"))
-            if tokens is None:
-                tokens = _total(stats.get("tokens"))
-            reasons = {
-                key.removeprefix("dropped_"): _total(value)
-                for key, value in stats.items()
-                if key.startswith("dropped_") and _total(value)
-            }
-            rows.append(
-                FunnelRow(
-                    stage=stage,
-                    step=step.get("name", "?"),
-                    docs_in=_total(stats.get("total")) if is_filter else None,
-                    docs_out=docs_out,
-                    dropped=_total(stats.get("dropped")) if is_filter else None,
-                    tokens=tokens,
-                    reasons=reasons,
-                )
-            )
-    return rows
 
 
 def _read_run(output_dir: Path) -> dict:
@@ -191,46 +124,36 @@ def _rows(files: list[Path]) -> int:
     return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
 
 
-def _column_values(files: list[Path], column: str) -> np.ndarray:
-    parts = []
-    for path in files:
-        parquet = pq.ParquetFile(path)
-        if column in parquet.schema_arrow.names:
-            parts.append(parquet.read(columns=[column]).column(column).to_numpy(zero_copy_only=False))
-    values = np.concatenate(parts).astype(float) if parts else np.array([], dtype=float)
-    return values[~np.isnan(values)]
+def score_histograms(rows: list[FunnelRow], output_dir: Path) -> list[dict]:
+    """One bar chart per scorer of the run, from its rounded-score counts in the stats (no score is read back).
 
-
-def score_histograms(configs: dict[str, list[Path]], output_dir: Path) -> dict[str, dict]:
-    """Write ``figures/<column>_histogram.png`` for ``score``/``int_score`` columns; return the counts per bin."""
+    Each is written to ``figures/<int_score_key>_histogram.png`` (``<stage>_<key>_histogram.png`` when two
+    scorers use the same key) and returned with its stage, step, key and counts.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    all_files = [f for files in configs.values() for f in files]
-    results = {}
-    for column in SCORE_COLUMNS:
-        values = _column_values(all_files, column)
-        if values.size == 0:
-            continue
-        if column == "int_score":
-            edges = np.arange(np.floor(values.min()), np.ceil(values.max()) + 2) - 0.5
-        else:
-            low = np.floor(values.min())
-            edges = np.linspace(low, max(np.ceil(values.max()), low + 1), 26)
-        counts, edges = np.histogram(values, bins=edges)
+    scorers = [row for row in rows if row.score_counts]
+    keys = Counter(row.score_key for row in scorers)
+    results = []
+    for row in scorers:
+        key = row.score_key or "int_score"
+        name = f"{key}_histogram.png" if keys[row.score_key] == 1 else f"{row.stage}_{key}_histogram.png"
+        scores, counts = list(row.score_counts), list(row.score_counts.values())
         figure, axis = plt.subplots(figsize=(6, 3.5))
-        axis.bar(edges[:-1], counts, width=np.diff(edges), align="edge", edgecolor="black")
-        axis.set_xlabel(column)
+        axis.bar(scores, counts, width=0.9, edgecolor="black")
+        axis.set_xticks(scores)
+        axis.set_xlabel(key)
         axis.set_ylabel("documents")
-        axis.set_title(f"{column} over all configs ({values.size:,} documents)")
+        axis.set_title(f"{key}, stage {row.stage} ({sum(counts):,} documents scored)")
         figure.tight_layout()
-        target = Path(output_dir) / FIGURES_DIR / f"{column}_histogram.png"
+        target = Path(output_dir) / FIGURES_DIR / name
         target.parent.mkdir(parents=True, exist_ok=True)
         figure.savefig(target, dpi=100)
         plt.close(figure)
-        results[column] = {"edges": edges.tolist(), "counts": counts.tolist(), "figure": target}
+        results.append({"row": row, "key": key, "figure": target})
     return results
 
 
@@ -244,7 +167,7 @@ def funnel_table(rows: list[FunnelRow]) -> str:
         "|---|---|---:|---:|---:|---:|---|",
     ]
     for row in rows:
-        reasons = ", ".join(f"{k} {_fmt(v)}" for k, v in sorted(row.reasons.items(), key=lambda kv: -kv[1])[:3])
+        reasons = ", ".join(f"{k} {_fmt(v)}" for k, v in top_reasons(row))
         lines.append(
             f"| {row.stage} | {row.step} | {_fmt(row.docs_in)} | {_fmt(row.docs_out)} | {_fmt(row.dropped)} "
             f"| {_fmt(row.tokens)} | {reasons} |"
@@ -282,7 +205,7 @@ def build_card(
         ["curate", "datatrove", *(tags or [])],
     )
     funnel = read_funnel(output_dir)
-    histograms = score_histograms(configs, output_dir)
+    histograms = score_histograms(funnel, output_dir)
 
     parts = [
         "---",
@@ -325,14 +248,16 @@ def build_card(
         parts.append("No `stats/*.json` in this output.")
     if histograms:
         parts += ["", "## Scores", ""]
-        for column, histogram in histograms.items():
-            parts.append(f"![{column} histogram]({FIGURES_DIR}/{histogram['figure'].name})")
+        parts += [
+            "Rounded scores of every document each scorer saw, before any threshold (from its counts in `stats/`).",
+            "",
+        ]
+        for histogram in histograms:
+            row, key = histogram["row"], histogram["key"]
+            parts += [f"![{key} histogram]({FIGURES_DIR}/{histogram['figure'].name})", ""]
+            parts += [f"| {key} ({row.stage}) | documents |", "|---:|---:|"]
+            parts += [f"| {score} | {count:,} |" for score, count in row.score_counts.items()]
             parts.append("")
-        if "int_score" in histograms:
-            hist = histograms["int_score"]
-            centers = [int(round(e + 0.5)) for e in hist["edges"][:-1]]
-            parts += ["| int_score | documents |", "|---:|---:|"]
-            parts += [f"| {c} | {n:,} |" for c, n in zip(centers, hist["counts"], strict=True)]
     parts += [
         "",
         "## Recipe parameters",

@@ -1,29 +1,39 @@
-"""Push a curate recipe output folder to a Hub dataset repo: batched commits, resume, retries.
+"""Push a curate recipe output folder to a Hub dataset repo: a thin layer over ``huggingface_hub``.
 
 The folder layout is the one every recipe run writes: ``data/<config>/*.parquet``, ``stats/<stage>.json``,
 ``run.json``, plus the card files made by :func:`curate.publish.card.build_card` (``README.md`` and
-``figures/*.png``). The card goes in the last commit, so the Hub only shows configs once their data is there.
+``figures/*.png``). huggingface_hub does the work: ``create_commit`` uploads each batch (through Xet when
+``hf_xet`` is installed, as it is with huggingface_hub) and drops files the repo already has unchanged. This
+module adds what a dataset push needs on top: the files in order (data, stats and ``run.json`` first, the card in
+the last commit, so the Hub shows configs once their data is there), the plan of a dry run, and the retries of
+``curate.retry``. A retried commit whose first answer was lost is not committed twice: ``create_commit`` finds its
+files already there and commits nothing.
 """
 
-import email.utils
-import hashlib
-import time
+import json
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx2
 from datatrove.utils.logging import logger
 from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 from huggingface_hub.hf_api import RepoFile
-from huggingface_hub.utils.sha import git_hash
+from huggingface_hub.utils.sha import git_hash, sha_fileobj
 
+from curate.retry import HUB, RetryPolicy, call_with_retries, http_status, is_connection_error, transient_hub_error
+
+T = TypeVar("T")
 CARD_FILE = "README.md"
 # what a recipe output holds that belongs on the Hub; anything else is listed as "not uploaded" in the plan
 UPLOAD_PATTERNS = ("data/**/*.parquet", "stats/*.json", "run.json", "figures/*.png", CARD_FILE)
-RETRY_STATUS = (408, 409, 412, 429, 500, 502, 503, 504)
+
+
+class HubAnswerError(RuntimeError):
+    """The server answered, but not as the Hub does (not JSON, or fields missing): a wrong endpoint or a proxy."""
 
 
 @dataclass(frozen=True)
@@ -71,20 +81,6 @@ class PushPlan:
 
 
 @dataclass
-class RetryPolicy:
-    """How failed Hub calls are retried: exponential backoff, or the server's ``Retry-After`` when it sends one."""
-
-    max_attempts: int = 8
-    """attempts per commit batch before giving up"""
-    base_wait_s: float = 2.0
-    """first backoff wait; doubled after each failure"""
-    max_wait_s: float = 300.0
-    """longest wait between two attempts"""
-    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
-    """how to wait (tests pass a recorder)"""
-
-
-@dataclass
 class PushReport:
     """What a push did."""
 
@@ -112,58 +108,29 @@ def collect_output_files(output_dir: Path) -> tuple[list[LocalFile], list[str]]:
     return files, others
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def same_content(local: LocalFile, remote: RepoFile) -> bool:
     """True when the remote file has the local file's size and hash (sha256 for LFS, git blob sha1 otherwise)."""
     if remote.size != local.size:
         return False
-    if remote.lfs is not None:
-        return remote.lfs.sha256 == _sha256(local.local_path)
-    return remote.blob_id == git_hash(local.local_path.read_bytes())
+    with open(local.local_path, "rb") as handle:
+        if remote.lfs is not None:
+            return remote.lfs.sha256 == sha_fileobj(handle).hex()
+        return remote.blob_id == git_hash(handle.read())
 
 
-def _retry_wait(error: BaseException, attempt: int, policy: RetryPolicy) -> float | None:
-    """Seconds to wait before retrying after ``error``, or None when it is not worth retrying."""
-    current: BaseException | None = error
-    while current is not None:
-        if isinstance(current, HfHubHTTPError) and current.response is not None:
-            status = current.response.status_code
-            if status not in RETRY_STATUS:
-                return None
-            retry_after = current.response.headers.get("Retry-After")
-            if retry_after:
-                return _parse_retry_after(retry_after, policy)
-            break
-        if isinstance(current, httpx2.TransportError):
-            break
-        current = current.__cause__
-    else:
-        return None
-    return min(policy.max_wait_s, policy.base_wait_s * 2 ** (attempt - 1))
-
-
-def _parse_retry_after(value: str, policy: RetryPolicy) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        moment = email.utils.parsedate_to_datetime(value)
-        seconds = moment.timestamp() - time.time()
-    return min(policy.max_wait_s, max(0.0, seconds))
+def describe_error(error: BaseException) -> str:
+    """Error class and HTTP status only: the messages of some errors echo request details."""
+    status = http_status(error)
+    return type(error).__name__ + (f" {status}" if status else "")
 
 
 class HubPusher:
     """Uploads a recipe output folder to a Hub dataset repo in batched commits, resuming where a push stopped.
 
     Files already in the repo with the same size and hash are skipped, so a push interrupted at any point
-    (or run twice) never uploads or commits a file twice. Rate limits (429) and commit conflicts (409/412)
-    are retried with backoff that honours ``Retry-After``. The token is handed to ``HfApi`` and never logged.
+    (or run twice) never uploads or commits a file twice. Every Hub call is retried by ``curate.retry`` (rate
+    limits, commit conflicts, server errors and lost connections, honouring ``Retry-After``), and each wait is
+    logged with what failed. The token is handed to ``HfApi`` and never logged.
     """
 
     def __init__(
@@ -175,7 +142,7 @@ class HubPusher:
         private: bool = False,
         revision: str | None = None,
         batch_files: int = 100,
-        retry: RetryPolicy | None = None,
+        retry: RetryPolicy = HUB,
     ):
         """
         Args:
@@ -185,7 +152,7 @@ class HubPusher:
             private: create the repo private (an existing repo keeps its visibility)
             revision: branch to push to; created from main when missing (None: main)
             batch_files: files per commit
-            retry: retry policy for failed calls
+            retry: retry policy of every Hub call (default ``curate.retry.HUB``)
         """
         if batch_files < 1:
             raise ValueError(f"batch_files must be >= 1, got {batch_files}")
@@ -193,7 +160,8 @@ class HubPusher:
         self.private = private
         self.revision = revision or "main"
         self.batch_files = batch_files
-        self.retry = retry or RetryPolicy()
+        self.retry = retry
+        self.retries = 0
         self._api = HfApi(endpoint=endpoint, token=token)
 
     def __repr__(self) -> str:  # keep the token out of any repr
@@ -219,102 +187,76 @@ class HubPusher:
         return PushPlan(self.repo_id, self.revision, self.private, batches, present, others, remote_known)
 
     def dry_run(self, output_dir: Path) -> PushPlan:
-        """The plan, from read-only calls; when the Hub cannot be read, every file is planned."""
+        """The plan, from one read-only listing; when the Hub cannot be read, every file is planned."""
         try:
-            remote = self.remote_files()
-            return self.plan(output_dir, remote, remote_known=remote is not None)
+            remote = self._read_answer("list files", self.remote_files)
         except (HfHubHTTPError, httpx2.TransportError) as error:
-            logger.warning(f"dry run: could not read {self.repo_id} ({type(error).__name__}); planning every file")
+            logger.warning(f"dry run: could not read {self.repo_id} ({describe_error(error)}); planning every file")
             return self.plan(output_dir, None, remote_known=False)
+        return self.plan(output_dir, remote, remote_known=remote is not None)
 
     def push(self, output_dir: Path) -> PushReport:
         """Create the repo/branch if needed, then commit the pending files batch by batch."""
-        self._with_retries(
-            "create repo",
-            lambda: self._api.create_repo(self.repo_id, repo_type="dataset", private=self.private, exist_ok=True),
+        api, repo = self._api, self.repo_id
+        self.retries = 0
+        self._call(
+            "create repo", lambda: api.create_repo(repo, repo_type="dataset", private=self.private, exist_ok=True)
         )
-        if self.private:
-            info = self._with_retries("repo info", lambda: self._api.dataset_info(self.repo_id))
-            if info.private is False:
-                raise PermissionError(f"{self.repo_id} exists and is public: not pushing data asked to be private")
+        if self.private and self._call("repo info", lambda: api.dataset_info(repo)).private is False:
+            raise PermissionError(f"{repo} exists and is public: not pushing data asked to be private")
         if self.revision != "main":
-            self._with_retries(
+            self._call(
                 "create branch",
-                lambda: self._api.create_branch(
-                    self.repo_id, repo_type="dataset", branch=self.revision, exist_ok=True
-                ),
+                lambda: api.create_branch(repo, repo_type="dataset", branch=self.revision, exist_ok=True),
             )
-        plan = self.plan(output_dir, self._with_retries("list files", self.remote_files))
+        plan = self.plan(output_dir, self._call("list files", self.remote_files))
         report = PushReport([], [f.path_in_repo for f in plan.already_there], [], 0)
         if plan.already_there:
             logger.info(f"{len(plan.already_there)} files already in {self.repo_id}@{self.revision}: skipped")
         for number, batch in enumerate(plan.batches, 1):
-            self._commit_batch(batch, number, len(plan.batches), report)
+            what = f"commit {number}/{len(plan.batches)}"
+            info = self._call(what, lambda batch=batch, what=what: self._commit(batch, what))
+            report.commits.append(info.oid)
+            report.uploaded += [f.path_in_repo for f in batch]
+            logger.info(f"{what}: {len(batch)} files -> {self.repo_id}@{self.revision}")
+        report.retries = self.retries
         return report
 
-    def _commit_batch(self, batch: list[LocalFile], number: int, total: int, report: PushReport) -> None:
-        attempt = 0
-        while True:
-            attempt += 1
-            pending = batch if attempt == 1 else self._still_missing(batch, report)
-            if not pending:
-                return
-            operations = [CommitOperationAdd(f.path_in_repo, str(f.local_path)) for f in pending]
-            try:
-                info = self._api.create_commit(
-                    self.repo_id,
-                    operations,
-                    commit_message=f"Upload curate output ({number}/{total}, {len(pending)} files)",
-                    repo_type="dataset",
-                    revision=self.revision,
-                )
-            except Exception as error:  # the decision to retry is made on the error's type and status below
-                wait = _retry_wait(error, attempt, self.retry)
-                if wait is None or attempt >= self.retry.max_attempts:
-                    raise
-                report.retries += 1
-                logger.warning(f"commit {number}/{total} failed ({_describe(error)}); retry {attempt} in {wait:.1f}s")
-                self.retry.sleep(wait)
-                continue
-            report.commits.append(info.oid)
-            report.uploaded += [f.path_in_repo for f in pending]
-            logger.info(f"commit {number}/{total}: {len(pending)} files -> {self.repo_id}@{self.revision}")
-            return
-
-    def _still_missing(self, batch: list[LocalFile], report: PushReport) -> list[LocalFile]:
-        """After a failed attempt the commit may have landed anyway (lost answer): ask the repo what it has."""
-        infos = self._with_retries(
-            "paths info",
-            lambda: self._api.get_paths_info(
-                self.repo_id, [f.path_in_repo for f in batch], repo_type="dataset", revision=self.revision
-            ),
+    def _commit(self, batch: list[LocalFile], what: str):
+        # fresh operations at each try: after a lost answer, create_commit sees the files there and skips them
+        operations = [CommitOperationAdd(f.path_in_repo, str(f.local_path)) for f in batch]
+        message = f"Upload curate output ({what}, {len(batch)} files)"
+        return self._api.create_commit(
+            self.repo_id, operations, commit_message=message, repo_type="dataset", revision=self.revision
         )
-        remote = {item.path: item for item in infos if isinstance(item, RepoFile)}
-        missing = [f for f in batch if f.path_in_repo not in remote or not same_content(f, remote[f.path_in_repo])]
-        landed = [f.path_in_repo for f in batch if f not in missing]
-        if landed:
-            logger.info(f"{len(landed)} files of the failed commit are in the repo after all: not re-sent")
-            report.uploaded += landed
-        return missing
 
-    def _with_retries(self, what: str, call: Callable):
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return call()
-            except Exception as error:  # retried only for rate limits, conflicts, 5xx and transport errors
-                wait = _retry_wait(error, attempt, self.retry)
-                if wait is None or attempt >= self.retry.max_attempts:
-                    raise
-                logger.warning(f"{what} failed ({_describe(error)}); retry {attempt} in {wait:.1f}s")
-                self.retry.sleep(wait)
+    def _call(self, what: str, call: Callable[[], T]) -> T:
+        """``call()`` with the retry policy; each wait is logged, and an answer that is not the Hub's is one error."""
 
+        def on_retry(error: BaseException, failures: int, wait_s: float) -> None:
+            self.retries += 1
+            cause = f"failed ({describe_error(error)})"
+            if is_connection_error(error):
+                cause = f"cannot reach the Hub at {self._api.endpoint} ({describe_error(error)}): no network?"
+            logger.warning(f"{what}: {cause}; retry {failures} of {self.retry.attempts - 1} in {wait_s:.1f}s")
 
-def _describe(error: BaseException) -> str:
-    """Error class and HTTP status only: messages of some errors echo request details."""
-    status = getattr(getattr(error, "response", None), "status_code", None)
-    return type(error).__name__ + (f" {status}" if status else "")
+        def retried() -> T:
+            return call_with_retries(call, retryable=self._transient, policy=self.retry, on_retry=on_retry)
+
+        return self._read_answer(what, retried)
+
+    def _transient(self, error: BaseException) -> bool:
+        return transient_hub_error(error, self.retry)
+
+    def _read_answer(self, what: str, call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except (json.JSONDecodeError, KeyError) as error:
+            detail = "not JSON" if isinstance(error, json.JSONDecodeError) else f"no {error} field"
+            raise HubAnswerError(
+                f"{what}: {self._api.endpoint} answered, but not as the Hub does ({detail}); "
+                "check --endpoint, or a proxy or login page in the way"
+            ) from error
 
 
 def push_output(
@@ -328,7 +270,7 @@ def push_output(
     batch_files: int = 100,
     dry_run: bool = False,
     card: bool = True,
-    retry: RetryPolicy | None = None,
+    retry: RetryPolicy = HUB,
 ) -> PushPlan | PushReport:
     """Write the dataset card into ``output_dir`` (unless ``card=False``) and push the folder to ``repo_id``.
 

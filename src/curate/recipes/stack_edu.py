@@ -16,10 +16,11 @@ from curate.blocks.code_filters import (
     MaxLineLengthFilter,
     MeanLineLengthFilter,
 )
-from curate.blocks.code_scorer import PerLanguageScorer
+from curate.blocks.scorer import EduClassifierScorer
 from curate.blocks.threshold import ScoreThreshold
 from curate.blocks.writers import SCORE_COLUMNS, FlatParquetWriter
 from curate.config import ConfigError, RecipeConfig
+from curate.languages import classifier_models
 from curate.recipes import RunPaths, Stage, step
 from curate.recipes.common import DEMO_INPUT, exclusion_writer, model_ref
 
@@ -50,9 +51,9 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
     pipeline += code_filters(cfg, removed)
     pipeline += [
         step(
-            PerLanguageScorer,
-            models=model_ref(cfg, "classifiers"),
-            languages=cfg["languages"] or None,
+            EduClassifierScorer,
+            model=per_language_models(cfg),
+            group_key="language",
             max_length=cfg["max_length"],
             batch_size=cfg["batch_size"],
             device=cfg["device"],
@@ -75,6 +76,13 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
         ),
     ]
     return [Stage("score_and_select", pipeline, cfg["tasks"], cfg["workers"])]
+
+
+def per_language_models(cfg: RecipeConfig) -> dict[str, str]:
+    try:
+        return classifier_models(model_ref(cfg, "classifiers"), cfg["languages"] or None)
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
 
 
 def code_reader(cfg: RecipeConfig):

@@ -21,10 +21,6 @@ from curate.annotate.backends.base import (
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
-class RetryableError(Exception):
-    """A failure worth trying again: connection refused or reset, timeout, or a 5xx/429 answer."""
-
-
 class OpenAICompatibleBackend(AnnotationBackend):
     """Sends chat requests (generate mode) or completion requests with logprobs (logprobs mode) concurrently."""
 
