@@ -52,8 +52,8 @@ def write_data_stage(
         f"# nanotron data stage for {plan.mixture} stage {plan.stage}, written by `curate mix`.",
         f"# Starts at {start_tokens:,} tokens of training = step {stage['start_training_step']:,} with "
         f"tokens.sequence_length {sequence_length} and {global_batch_size} sequences per step",
-        f"# (dp x micro_batch_size x batch_accumulation_per_replica = {tokens_per_step:,} tokens); its budget of "
-        f"{plan.budget:,} tokens is {-(-plan.budget // tokens_per_step):,} steps.",
+        f"# (dp x micro_batch_size x batch_accumulation_per_replica; {tokens_per_step:,} tokens per step). "
+        f"Its budget: {plan.budget:,} tokens = {-(-plan.budget // tokens_per_step):,} step(s).",
         "# Put the entries of every stage under `data_stages:` of the training config (one must start at step 1).",
     ]
     path = output_dir / f"stage{plan.stage}.nanotron.yaml"
