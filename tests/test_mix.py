@@ -14,7 +14,7 @@ from curate.assets import resolve
 from curate.config import ConfigError
 from curate.publish.mixture import MixtureError, SourceCount, allocate, load_mixture, parse_tokens, plan_stage
 from curate.publish.nanotron import start_step
-from curate.publish.sources import choose_tokenizer, count_tokens, data_files
+from curate.publish.sources import choose_tokenizer, config_patterns, count_tokens, data_files, hub_id
 
 SMOLLM2 = Path(__file__).resolve().parents[1] / "pipelines" / "mixtures" / "smollm2.yaml"
 
@@ -204,3 +204,14 @@ def test_materialize_needs_tokenize_and_a_cap(toy, capsys):
     mixture, _ = toy
     assert mix.main([str(mixture), "--stage", "1", "--materialize"]) == 2
     assert "--materialize" in capsys.readouterr().err
+
+
+def test_hub_config_files_come_from_the_card_configs():
+    card = {"configs": [{"config_name": "Python", "data_files": [{"split": "train", "path": ["data/Python/*"]}]}]}
+    assert config_patterns(card, "Python") == ["data/Python/*"]
+    assert config_patterns({}, "finemath-4plus") == ["finemath-4plus/*"]  # no card entry: the config's folder
+    assert config_patterns({}, None) == ["*.parquet", "*.jsonl", "*.jsonl.gz"]
+    assert (
+        hub_id("hf://datasets/HuggingFaceTB/finemath") == hub_id("HuggingFaceTB/finemath") == "HuggingFaceTB/finemath"
+    )
+    assert hub_id(str(SMOLLM2)) is None

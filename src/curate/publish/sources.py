@@ -137,8 +137,8 @@ def config_patterns(card: dict, config: str | None) -> list[str]:
     for entry in card.get("configs") or []:
         if entry.get("config_name") == (config or "default"):
             files = entry.get("data_files") or []
-            files = files if isinstance(files, list) else [files]
-            return [f if isinstance(f, str) else f["path"] for f in files]
+            paths = [f if isinstance(f, str) else f["path"] for f in (files if isinstance(files, list) else [files])]
+            return [p for path in paths for p in (path if isinstance(path, list) else [path])]  # a split's list
     if config and config != "default":
         return [f"{config}/*"]
     return [f"*{suffix}" for suffix in DATA_SUFFIXES]
