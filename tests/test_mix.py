@@ -11,15 +11,10 @@ from tokenizers import Tokenizer
 
 from curate import mix
 from curate.assets import resolve
-from curate.publish.mixture import (
-    MixtureError,
-    SourceCount,
-    allocate,
-    count_tokens,
-    load_mixture,
-    parse_tokens,
-    plan_stage,
-)
+from curate.config import ConfigError
+from curate.publish.mixture import MixtureError, SourceCount, allocate, load_mixture, parse_tokens, plan_stage
+from curate.publish.nanotron import start_step
+from curate.publish.sources import choose_tokenizer, config_patterns, count_tokens, data_files, hub_id
 
 SMOLLM2 = Path(__file__).resolve().parents[1] / "pipelines" / "mixtures" / "smollm2.yaml"
 
@@ -100,7 +95,7 @@ def test_weights_and_epochs_match_hand_computation(toy, tmp_path, capsys):
     assert {n: s["capped"] for n, s in got.items()} == {"a": True, "b": False, "c": True}
     assert [w.split(":")[0] for w in manifest["warnings"]] == ["a", "c"]
     markdown = (tmp_path / "m" / "stage1.md").read_text()
-    assert "| a (capped) | 100 | 60.00% | 40.00% |" in markdown
+    assert "| a (capped) | 2 | 100 | 60.00% | 40.00% |" in markdown
     assert "needs 6.00 epochs" in capsys.readouterr().out
 
 
@@ -134,44 +129,39 @@ def test_default_budget_is_the_stage_token_range():
     assert plan.warnings == []
 
 
-def test_tokenizer_count_and_tokenized_shards_agree(tmp_path):
-    texts = ["The derivative of x squared is 2x.", "def add(a, b):\n    return a + b\n", "Photosynthesis."]
+def test_token_count_column_is_used_when_present(tmp_path):
+    files = data_files(str(write_source(tmp_path / "s", [7, 8])))
+    assert count_tokens(files).tokens == 15
+    tokenizer = Tokenizer.from_file(resolve("bundled:smollm2-tokenizer"))
+    recount = count_tokens(
+        files, tokenizer=lambda: choose_tokenizer("bundled:smollm2-tokenizer"), use_token_count=False
+    )
+    assert recount.method == "tokenizer bundled:smollm2-tokenizer"
+    assert recount.tokens == sum(len(tokenizer.encode(f"doc {i}", add_special_tokens=False).ids) for i in range(2))
+
+
+def test_counts_add_one_end_of_document_token_per_document_when_the_mixture_appends_one(tmp_path):
+    texts = ["The derivative of x squared is 2x.", "def add(a, b):\n    return a + b\n", "", "Photosynthesis."]
     folder = tmp_path / "src"
     folder.mkdir()
     (folder / "part.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
     mixture = write_mixture(tmp_path / "one.yaml", {"only": 1.0}, {"only": folder})
-    raw = yaml.safe_load(mixture.read_text())
-    raw["eos_token"] = "<|endoftext|>"
+    published = {"tokenizer": "HuggingFaceTB/cosmo2-tokenizer", "offline_tokenizer": "bundled:smollm2-tokenizer"}
+    raw = yaml.safe_load(mixture.read_text()) | {"eos_token": "<|endoftext|>", **published}
     mixture.write_text(yaml.safe_dump(raw))
-
-    manifest = run_mix(mixture, {}, tmp_path / "m", "--budget", "100", "--tokenize")
+    manifest = run_mix(mixture, {}, tmp_path / "m", "--budget", "100", "--offline")  # never asks the Hub
     tokenizer = Tokenizer.from_file(resolve("bundled:smollm2-tokenizer"))
-    expected = sum(len(tokenizer.encode(t, add_special_tokens=False).ids) for t in texts)
+    text_tokens = sum(len(tokenizer.encode(t, add_special_tokens=False).ids) for t in texts)
     source = manifest["sources"][0]
-    assert source["available_tokens"] == expected and source["documents"] == 3
-    assert source["count_method"].startswith("tokenizer")
-    shards = list(Path(manifest["nanotron"]["dataset_folder"][0]).glob("*.ds"))
-    assert shards, "no tokenized shard written"
-    written = sum(p.stat().st_size for p in shards) // 2  # uint16 tokens: the vocabulary has 49,152 entries
-    assert written == expected + len(texts)  # datatrove appends one end-of-document token per document
-    assert manifest["nanotron"]["dataset_weights"] == [1.0]
+    assert (source["documents"], source["skipped_empty"], source["counted_tokens"]) == (3, 1, text_tokens)
+    assert source["count_method"] == "tokenizer bundled:smollm2-tokenizer"
+    assert source["available_tokens"] == text_tokens + 3  # + one <|endoftext|> per non-empty document
 
 
-def test_token_count_column_is_used_when_present(tmp_path):
-    folder = write_source(tmp_path / "s", [7, 8])
-    assert count_tokens(str(folder)).tokens == 15
-    recount = count_tokens(str(folder), use_token_count=False)
-    assert recount.method.startswith("tokenizer") and recount.tokens != 15
-
-
-def test_hub_only_source_is_a_clear_error(toy, tmp_path, capsys):
-    mixture, paths = toy
-    del paths["b"]
-    args = [str(mixture), "--stage", "1", "--output", str(tmp_path / "m")]
-    assert mix.main(args + [f"--path={n}={p}" for n, p in paths.items()]) == 2
-    err = capsys.readouterr().err
-    assert "org/b" in err and "--path" in err
-    assert not (tmp_path / "m").exists()
+def test_mixtures_are_found_by_name(tmp_path):
+    assert load_mixture("smollm2") == load_mixture(SMOLLM2)
+    with pytest.raises(MixtureError, match="known: smollm2"):
+        load_mixture("smollm3")
 
 
 @pytest.mark.parametrize(
@@ -190,3 +180,38 @@ def test_bad_mixture_files_are_rejected(tmp_path):
     with pytest.raises(MixtureError, match="token count"):
         parse_tokens("lots")
     assert parse_tokens("1.5M") == 1_500_000 and parse_tokens("6T") == 6 * 10**12
+
+
+def test_nanotron_defaults_are_smollm2s_and_stage_4_starts_at_10t_tokens():
+    # SmolLM2-1.7B's nanotron config: sequence_length 2048, dp 256 x micro_batch_size 4 x accumulation 1
+    args = mix.parse_args(["smollm2", "--stage", "4"])
+    assert (args.sequence_length, args.global_batch_size) == (2048, 1024)
+    mixture = load_mixture("smollm2")
+    assert mixture.tokenizer == "HuggingFaceTB/cosmo2-tokenizer" and mixture.eos_token == "<|endoftext|>"
+    # 10T / (2048 * 1024) = 4,768,371.6 steps before stage 4: it starts at step 4,768,373 (steps count from 1)
+    assert start_step(mixture.stages[4].start_tokens, 2048, 1024) == 4_768_373
+    assert start_step(0, 2048, 1024) == 1 and start_step(2048 * 1024, 2048, 1024) == 2
+
+
+def test_executor_settings_come_from_the_mixture_and_set(tmp_path):
+    cfg = mix.executor_config(load_mixture("smollm2"), ["slurm.partition=cpu", "slurm.wait=true"])
+    assert (cfg["slurm.partition"], cfg["slurm.wait"], cfg["slurm.time"]) == ("cpu", True, "04:00:00")
+    with pytest.raises(ConfigError, match="unknown key 'slurm.nope'"):
+        mix.executor_config(load_mixture("smollm2"), ["slurm.nope=1"])
+
+
+def test_materialize_needs_tokenize_and_a_cap(toy, capsys):
+    mixture, _ = toy
+    assert mix.main([str(mixture), "--stage", "1", "--materialize"]) == 2
+    assert "--materialize" in capsys.readouterr().err
+
+
+def test_hub_config_files_come_from_the_card_configs():
+    card = {"configs": [{"config_name": "Python", "data_files": [{"split": "train", "path": ["data/Python/*"]}]}]}
+    assert config_patterns(card, "Python") == ["data/Python/*"]
+    assert config_patterns({}, "finemath-4plus") == ["finemath-4plus/*"]  # no card entry: the config's folder
+    assert config_patterns({}, None) == ["*.parquet", "*.jsonl", "*.jsonl.gz"]
+    assert (
+        hub_id("hf://datasets/HuggingFaceTB/finemath") == hub_id("HuggingFaceTB/finemath") == "HuggingFaceTB/finemath"
+    )
+    assert hub_id(str(SMOLLM2)) is None

@@ -69,14 +69,17 @@ def build_executors(stages: list[Stage], kind: str, cfg: RecipeConfig, paths: Ru
 
 
 def run_stages(executors: list[PipelineExecutor], kind: str, cfg: RecipeConfig) -> bool:
-    """Run the chain. Returns True when every stage finished here (always for local/ray, with ``wait`` on Slurm)."""
+    """Run the chain, or several independent chains (``build_executors`` outputs joined: all are submitted at once
+    on Slurm). Returns True when every stage finished here (always for local/ray, with ``wait`` on Slurm)."""
     if kind == "ray":
         import ray
 
         if not ray.is_initialized():
             ray.init(address=cfg["ray.address"], ignore_reinit_error=True)
+    depended_on = {id(e.depends) for e in executors if e.depends is not None}
     try:
-        executors[-1].run()  # each executor runs (or submits) the stage it depends on first
+        for executor in [e for e in executors if id(e) not in depended_on]:
+            executor.run()  # each executor runs (or submits) the stage it depends on first
     except Exception as e:  # a task failed: report which stage stopped, the rerun resumes from there
         check_complete(executors)
         raise StageFailedError(f"a task failed: {e!r}") from e
