@@ -26,13 +26,14 @@ def manifest(shared_data) -> list[dict]:
 @pytest.fixture(scope="module")
 def repo_tree(shared_data, manifest, tmp_path_factory) -> Path:
     """The manifest's files laid out as the repositories they came from: <owner>/<name>/<original path>.
-    Symlinks into shared_data (nothing is copied); the folder a file sits in never names its language
-    for the TheAlgorithms and rbenv repositories, and detection only looks at base names anyway."""
+    Copies in a temporary folder (a source tree never follows links out of itself); the folder a file sits in
+    never names its language for the TheAlgorithms and rbenv repositories, and detection only looks at base
+    names anyway."""
     root = tmp_path_factory.mktemp("repos")
     for row in manifest:
         target = root / row["source_repo"] / row["source_path"]
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.symlink_to(shared_data / "code" / row["path"])
+        shutil.copyfile(shared_data / "code" / row["path"], target)
     return root
 
 

@@ -2,7 +2,9 @@
 
 Every reader yields ``Document(text=<source>, id=<blob_id>, metadata={language, repo_name, path, src_encoding,
 length_bytes, ...})``, the layout of The Stack v2 / StarCoder2Data and of the Stack-Edu Hub dataset, so the
-filters and the per-language scorer work the same whatever the source.
+filters and the per-language scorer work the same whatever the source. Both disk readers count bad input
+entries instead of failing on them (``curate.blocks.input_files``); source trees never follow a symlink out of
+their folder.
 """
 
 import gzip
@@ -14,10 +16,10 @@ import time
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.io import DataFileLike, DataFolderLike
 from datatrove.pipeline.base import PipelineStep
-from datatrove.pipeline.readers.base import BaseDiskReader
 
 from curate.blocks.code_language import detect_language, language_from_name, needs_content
 from curate.blocks.decoding import decode_source, looks_binary
+from curate.blocks.input_files import CheckedDiskReader, text_path
 from curate.languages import BY_NAME
 
 _PARQUET_MAGIC = b"PAR1"
@@ -30,7 +32,7 @@ def git_blob_sha1(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest()
 
 
-class SourceTreeReader(BaseDiskReader):
+class SourceTreeReader(CheckedDiskReader):
     """Read a folder of source files (e.g. checked-out repositories), one Document per file of the 15 languages.
 
     ``repo_name`` is the first ``repo_depth`` folders under ``data_folder`` (or the given ``repo_name``), ``path``
@@ -38,7 +40,9 @@ class SourceTreeReader(BaseDiskReader):
     decoded by ``curate.blocks.decoding.decode_source`` (BOMs, UTF-16, the file's coding line, Windows-1252 before
     exotic codepage guesses) and ``src_encoding`` names the codec used. Skips are counted per reason:
     ``skipped_unknown_language``, ``skipped_language_not_selected``, ``skipped_too_large``, ``skipped_empty``,
-    ``skipped_binary``, ``skipped_undecodable``.
+    ``skipped_binary``, ``skipped_undecodable``, and the bad entries of ``CheckedDiskReader``; a symlink whose
+    target lies outside ``data_folder`` is never read (``skipped_symlink_outside_root``). Names that are not
+    UTF-8 appear in ``repo_name``/``path``/``file_path`` as ``curate.blocks.input_files.text_path`` writes them.
 
     Args:
         data_folder: folder to read (local path, fsspec URL, or DataFolder).
@@ -51,6 +55,7 @@ class SourceTreeReader(BaseDiskReader):
     """
 
     name = "🗂️ Source tree"
+    follow_symlinks_outside_root = False
 
     def __init__(
         self,
@@ -92,14 +97,14 @@ class SourceTreeReader(BaseDiskReader):
         self.max_bytes = max_bytes
 
     def _split_repo(self, filepath: str) -> tuple[str, str]:
-        parts = filepath.strip("/").split("/")
+        parts = text_path(filepath).strip("/").split("/")
         if self.repo_name is not None:
             return self.repo_name, "/".join(parts)
         if len(parts) <= self.repo_depth:  # a file above the repository level: the folder itself is the repo
-            return posixpath.basename(self.data_folder.path.rstrip("/")), "/".join(parts)
+            return text_path(posixpath.basename(self.data_folder.path.rstrip("/"))), "/".join(parts)
         return "/".join(parts[: self.repo_depth]), "/".join(parts[self.repo_depth :])
 
-    def read_file(self, filepath: str) -> DocumentsPipeline:
+    def read_input(self, filepath: str) -> DocumentsPipeline:
         file_name = posixpath.basename(filepath)
         if language_from_name(file_name) is None and not needs_content(file_name):
             self.stat_update("skipped_unknown_language")
@@ -138,14 +143,15 @@ class SourceTreeReader(BaseDiskReader):
             "path": path,
             "src_encoding": encoding,
             "length_bytes": len(data),
+            "file_path": text_path(self.data_folder.resolve_paths(filepath)),
         }
-        document = self.get_document_from_dict(row, filepath, 0)
+        document = self.get_document_from_dict(row, text_path(filepath), 0)
         if document is not None:
             self.stat_update(f"language_{language}")
             yield document
 
 
-class StackV2Reader(BaseDiskReader):
+class StackV2Reader(CheckedDiskReader):
     """Read Parquet or JSON Lines files in The Stack v2 / StarCoder2Data / Stack-Edu layout.
 
     Each row becomes ``Document(text=row[content_key], id=row["blob_id"], metadata=<every other column>)``.
@@ -213,7 +219,7 @@ class StackV2Reader(BaseDiskReader):
         if not content:
             self.stat_update("missing_content")
         metadata = (self.default_metadata or {}) | row
-        metadata.setdefault("file_path", self.data_folder.resolve_paths(filepath))
+        metadata.setdefault("file_path", text_path(self.data_folder.resolve_paths(filepath)))
         return Document(text=content or "", id=str(blob_id), metadata=metadata)
 
     def _rows(self, filepath: str):
@@ -249,7 +255,7 @@ class StackV2Reader(BaseDiskReader):
             else:
                 self.stat_update("skipped_invalid_json")
 
-    def read_file(self, filepath: str) -> DocumentsPipeline:
+    def read_input(self, filepath: str) -> DocumentsPipeline:
         for row in self._rows(filepath):
             document = self._row_to_document(row, filepath)
             if document is not None:

@@ -1,7 +1,12 @@
 """Read Common Crawl WARC, WET and legacy ARC files into datatrove Documents, accounting for every record.
 
 The records come from ``curate.blocks.warc_records`` (FastWARC, warcio for ARC, and the recovery from damaged
-files) and the bytes become text in ``curate.blocks.decoding``.
+files), the bytes become text in ``curate.blocks.decoding``, and input folders are walked by
+``curate.blocks.input_files``, which counts bad entries instead of failing on them.
+
+Symlinks: WARC inputs are the operator's own storage, where links into other disks or a shared download cache
+are normal, so a link is followed wherever it points; loops, dangling links and second names of a file that is
+read anyway are counted and skipped. (Source trees, which may come from untrusted repositories, are stricter.)
 """
 
 import io
@@ -11,10 +16,10 @@ from datetime import datetime, timezone
 
 from datatrove.data import DocumentsPipeline
 from datatrove.io import DataFileLike, DataFolderLike
-from datatrove.pipeline.readers.base import BaseDiskReader
 from datatrove.utils.logging import logger
 
 from curate.blocks.decoding import decode_html, decode_http_payload, normalize_mime, sniff_mime
+from curate.blocks.input_files import CheckedDiskReader, text_path
 from curate.blocks.warc_records import RawRecord, StreamBreak, read_records
 
 # Common Crawl caps stored payloads at 1 MiB (longer ones carry WARC-Truncated), so a 10 MiB cap drops no
@@ -52,7 +57,7 @@ def parse_warc_date(value: str | None) -> str | None:
     return parsed.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class CommonCrawlWarcReader(BaseDiskReader):
+class CommonCrawlWarcReader(CheckedDiskReader):
     """Read web pages from Common Crawl WARC, WET and ARC files; every record that is not a document is counted.
 
     Documents: ``text`` = the decoded HTML (WET: the plain text), ``id`` = WARC-Record-ID; metadata ``url``,
@@ -66,7 +71,9 @@ class CommonCrawlWarcReader(BaseDiskReader):
     ``skipped_too_large``, ``skipped_content_encoding_error``, ``skipped_decode_error``, ``skipped_empty``,
     ``broken_record`` (unparsable record or region, reading resumed after it) and ``truncated_file`` (the file
     ends inside a record or cannot be read further; documents before the break are kept). ``malformed_date``
-    counts documents whose WARC-Date does not parse (they are kept).
+    counts documents whose WARC-Date does not parse (they are kept). Bad input entries (links, FIFOs, unreadable
+    files) are counted as ``CheckedDiskReader`` says. File names that are not UTF-8 appear in ``warc_filename``,
+    ``file_path`` and ARC ids as ``curate.blocks.input_files.text_path`` writes them.
 
     Args:
         data_folder: a str, tuple or DataFolder: local dir, glob base or any fsspec URL
@@ -128,7 +135,7 @@ class CommonCrawlWarcReader(BaseDiskReader):
         self.max_page_bytes = max_page_bytes
         self.accept_mime_types = frozenset(accept_mime_types)
 
-    def read_file(self, filepath: str) -> DocumentsPipeline:
+    def read_input(self, filepath: str) -> DocumentsPipeline:
         dump = self.dump or "unknown"
         pending: tuple[RawRecord, dict | str] | None = None
         with self.data_folder.open(filepath, "rb") as stream:
@@ -143,7 +150,7 @@ class CommonCrawlWarcReader(BaseDiskReader):
                     self.stat_update("broken_record" if item.resumed else "truncated_file")
                     where = f" at byte {item.offset}" if item.offset is not None else ""
                     after = "resumed at the next record" if item.resumed else "rest of the file skipped"
-                    logger.warning(f"{filepath}: unreadable WARC data{where}; {after}")
+                    logger.warning(f"{text_path(filepath)}: unreadable WARC data{where}; {after}")
                     continue
                 if item.record_type == "warcinfo" and item.complete and item.payload:
                     if match := _IS_PART_OF.search(item.payload):
@@ -170,12 +177,12 @@ class CommonCrawlWarcReader(BaseDiskReader):
         if isinstance(result, str):
             self.stat_update(result)
             return None
-        result["warc_filename"] = filepath
+        result["warc_filename"] = text_path(filepath)
         result["warc_record_offset"] = record.offset
         result["warc_record_length"] = end - record.offset if end is not None else None
-        result["file_path"] = self.data_folder.resolve_paths(filepath)
+        result["file_path"] = text_path(self.data_folder.resolve_paths(filepath))
         with self.track_time():
-            document = self.get_document_from_dict(result, filepath, record.offset)
+            document = self.get_document_from_dict(result, text_path(filepath), record.offset)
         if document is None:
             self.stat_update("skipped_empty")
         return document
