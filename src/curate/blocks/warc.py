@@ -130,6 +130,7 @@ class CommonCrawlWarcReader(CheckedDiskReader):
             recursive,
             glob_pattern,
             shuffle_files,
+            add_file_path=False,  # set once per file in read_input (datatrove would resolve it per document)
         )
         self.dump = dump
         self.max_page_bytes = max_page_bytes
@@ -137,20 +138,24 @@ class CommonCrawlWarcReader(CheckedDiskReader):
 
     def read_input(self, filepath: str) -> DocumentsPipeline:
         dump = self.dump or "unknown"
+        names = {
+            "warc_filename": text_path(filepath),
+            "file_path": text_path(self.data_folder.resolve_paths(filepath)),
+        }
         pending: tuple[RawRecord, dict | str] | None = None
         with self.data_folder.open(filepath, "rb") as stream:
             for item in read_records(stream, self.max_page_bytes):
                 # where a record ends is known from the next one (or from where the damage after it starts)
                 next_offset = item.offset
                 if pending:
-                    if document := self._finish(pending, next_offset, filepath, last=False):
+                    if document := self._finish(pending, next_offset, names, last=False):
                         yield document
                     pending = None
                 if isinstance(item, StreamBreak):
                     self.stat_update("broken_record" if item.resumed else "truncated_file")
                     where = f" at byte {item.offset}" if item.offset is not None else ""
                     after = "resumed at the next record" if item.resumed else "rest of the file skipped"
-                    logger.warning(f"{text_path(filepath)}: unreadable WARC data{where}; {after}")
+                    logger.warning(f"{names['warc_filename']}: unreadable WARC data{where}; {after}")
                     continue
                 if item.record_type == "warcinfo" and item.complete and item.payload:
                     if match := _IS_PART_OF.search(item.payload):
@@ -159,7 +164,7 @@ class CommonCrawlWarcReader(CheckedDiskReader):
                     pending = (item, self._to_document_data(item, dump))
                 item.payload = None  # decoded into the pending result; the bytes are no longer needed
             if pending:
-                if document := self._finish(pending, self._file_size(stream), filepath, last=True):
+                if document := self._finish(pending, self._file_size(stream), names, last=True):
                     yield document
 
     def _file_size(self, stream) -> int | None:
@@ -168,7 +173,7 @@ class CommonCrawlWarcReader(CheckedDiskReader):
         except (OSError, ValueError):
             return None
 
-    def _finish(self, pending: tuple[RawRecord, dict | str], end: int | None, filepath: str, last: bool):
+    def _finish(self, pending: tuple[RawRecord, dict | str], end: int | None, names: dict[str, str], last: bool):
         """Emit the pending record as a document (or count it), now that the next record tells where it ends."""
         record, result = pending
         if not record.complete:
@@ -177,12 +182,11 @@ class CommonCrawlWarcReader(CheckedDiskReader):
         if isinstance(result, str):
             self.stat_update(result)
             return None
-        result["warc_filename"] = text_path(filepath)
+        result |= names
         result["warc_record_offset"] = record.offset
         result["warc_record_length"] = end - record.offset if end is not None else None
-        result["file_path"] = text_path(self.data_folder.resolve_paths(filepath))
         with self.track_time():
-            document = self.get_document_from_dict(result, text_path(filepath), record.offset)
+            document = self.get_document_from_dict(result, names["warc_filename"], record.offset)
         if document is None:
             self.stat_update("skipped_empty")
         return document
