@@ -204,7 +204,7 @@ class StackV2Reader(CheckedDiskReader):
         )
         self.batch_size = batch_size
 
-    def _row_to_document(self, row: dict, filepath: str) -> Document | None:
+    def _row_to_document(self, row: dict, file_path: str) -> Document | None:
         blob_id = row.get(self.id_key)
         if not blob_id:
             self.stat_update("skipped_no_blob_id")
@@ -219,7 +219,7 @@ class StackV2Reader(CheckedDiskReader):
         if not content:
             self.stat_update("missing_content")
         metadata = (self.default_metadata or {}) | row
-        metadata.setdefault("file_path", text_path(self.data_folder.resolve_paths(filepath)))
+        metadata.setdefault("file_path", file_path)
         return Document(text=content or "", id=str(blob_id), metadata=metadata)
 
     def _rows(self, filepath: str):
@@ -256,8 +256,9 @@ class StackV2Reader(CheckedDiskReader):
                 self.stat_update("skipped_invalid_json")
 
     def read_input(self, filepath: str) -> DocumentsPipeline:
+        file_path = text_path(self.data_folder.resolve_paths(filepath))
         for row in self._rows(filepath):
-            document = self._row_to_document(row, filepath)
+            document = self._row_to_document(row, file_path)
             if document is not None:
                 yield document
 

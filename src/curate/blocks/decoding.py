@@ -59,7 +59,7 @@ _CODING_LINE = re.compile(
 _HTML_TAG = re.compile(rb"<html[\s>]|<!doctype\s+html", re.IGNORECASE)
 _MIME_SNIFF_BYTES = 1024
 # uchardet reads 16 KB from each end of longer inputs (resiliparse's sampling): as fast as cchardet on a whole page
-# was; it guessed 93 % of 1,886 real pages re-encoded without labels right (128 KB: 95 %; cchardet, whole: 54 %)
+# was, and 93 % of 1,886 unlabelled re-encodings of real pages still decode exactly (128 KB: 95 %; cchardet: 54 %)
 _DETECTION_SAMPLE_BYTES = 32768
 
 
