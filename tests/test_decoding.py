@@ -201,3 +201,18 @@ def test_http_content_codings_including_raw_deflate(shared_data):
     assert decode_http_payload(body, None, "gzip") == body  # stored decoded, header kept (ClueWeb, CC)
     with pytest.raises(ValueError, match="deflate"):
         decode_http_payload(zlib.compress(body)[2:300], None, "deflate")  # a cut stream is not a page
+
+
+def test_iso_2022_jp_is_not_taken_for_ascii(shared_data):
+    """ISO-2022-JP is all ASCII bytes, the characters switched by escape sequences (old Japanese pages, mail)."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    with open(shared_data / "warc" / "resiliparse-clueweb09-quirk.warc.gz", "rb") as f:
+        body = next(r.content_stream().read() for r in ArchiveIterator(f) if r.rec_type == "response")
+    seven_bit = body.decode("euc_jp").encode("iso2022_jp", errors="ignore")  # a real Japanese ClueWeb page
+    assert seven_bit.isascii()
+    expected = seven_bit.decode("iso2022_jp")
+    assert "の" in expected
+    assert decode_html(seven_bit, "iso-2022-jp") == (expected, "iso2022_jp")
+    assert decode_html(seven_bit) == (expected, "iso2022_jp")  # its <meta> still says EUC-JP: uchardet tells
+    assert decode_html(b"an ANSI colour \x1b[1mescape\x1b[0m") == ("an ANSI colour \x1b[1mescape\x1b[0m", "ascii")

@@ -138,10 +138,18 @@ def decode_bytes(data: bytes, labels: Iterable[str | None] = (), strip_bom: bool
     if (codec := unicode_codec(data, strip_bom)) and (text := _strict(data, codec)) is not None:
         return text, codec
     if data.isascii():
-        return data.decode("ascii"), "ascii"
+        return (b"\x1b" in data and _escape_coded(data, labels)) or (data.decode("ascii"), "ascii")
     declared = _declared_codecs(data, labels)
     guess = _Guess(data)
     return _decode_strictly(data, declared, guess) or _decode_lossily(data, declared, guess)
+
+
+def _escape_coded(data: bytes, labels: Iterable[str | None]) -> tuple[str, str] | None:
+    """ISO-2022 text is all ASCII bytes, its characters switched by escape sequences: a label or uchardet tells."""
+    for codec in [*_declared_codecs(data, labels), detect_codec(data)]:
+        if codec and codec.startswith("iso2022") and (text := _strict(data, codec)) is not None:
+            return text, codec
+    return None
 
 
 class _Guess:
