@@ -88,7 +88,7 @@ def test_source_tree_reader_counts_bad_files(tmp_path):
     repo.mkdir()
     (repo / "ok.py").write_text("def f():\n    return 1\n")
     (repo / "blob.py").write_bytes(b"\x7fELF\x02\x01\x01\x00\x00\x00" * 100)  # binary disguised as .py
-    # cchardet needs ordinary prose: a string of accented words alone ("café, naïve, résumé") reads as IBM852
+    # ordinary prose, as in real comments: detectors guess exotic codepages (cchardet: IBM852) on a few accented words
     french = (
         "# Fonction qui calcule la moyenne des élèves de la classe, très utilisée.\n"
         "# Paramètres : liste des notes; renvoie la moyenne arrondie à deux décimales.\n"
