@@ -7,7 +7,8 @@ resiliparse gives the pieces: the WHATWG label mapping (``map_encoding_to_html5`
 - A byte order mark decides, whatever the labels say (WHATWG); UTF-16 without a BOM is recognised by its NULs.
 - A declared single-byte charset decodes any bytes, so it is only believed when the bytes are not valid UTF-8
   and the detector does not name a multi-byte charset that decodes them cleanly (lying headers).
-- A UTF-16 label on bytes with no NUL near the start means UTF-8 (the HTML spec's rule for ``<meta>``).
+- A UTF-16 label on bytes with no NUL near the start means UTF-8 (the HTML spec's rule for ``<meta>``); ASCII
+  bytes with escape sequences may be ISO-2022-JP.
 - Python's codecs for Shift_JIS, GBK, EUC-KR, Big5 and TIS-620 are narrower than what browsers decode under those
   labels: the wider codec is used (windows-31j, gb18030, windows-949, Big5-HKSCS, windows-874).
 - A guess of a codepage no browser decodes (IBM865, IBM852, MacCyrillic, VISCII...) or of a rare Latin codepage
@@ -131,9 +132,10 @@ def _mostly_utf8(data: bytes) -> bool:
 def decode_bytes(data: bytes, labels: Iterable[str | None] = (), strip_bom: bool = True) -> tuple[str, str] | None:
     """Decode ``data`` declared as ``labels`` (first believed first); ``(text, codec)``, or None when none fits.
 
-    Order: byte order mark, ASCII, the declared charsets (a single-byte one only over bytes that are neither
-    UTF-8 nor a clean multi-byte guess), UTF-8, UTF-8 with a few replacements when the bytes are mostly UTF-8,
-    the detector's guess, Windows-1252, then the declared and guessed charsets with at most 1 % replaced.
+    Order: byte order mark, ASCII (or ISO-2022 when its escapes and a label or the detector say so), the
+    declared charsets (a single-byte one only over bytes that are neither UTF-8 nor a clean multi-byte guess),
+    UTF-8, UTF-8 with a few replacements when the bytes are mostly UTF-8, the detector's guess, Windows-1252, then
+    the declared and guessed charsets with at most 1 % replaced. ``strip_bom=False`` keeps a BOM as U+FEFF.
     """
     if (codec := unicode_codec(data, strip_bom)) and (text := _strict(data, codec)) is not None:
         return text, codec
