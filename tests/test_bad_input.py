@@ -15,7 +15,8 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from curate.blocks.warc import DEFAULT_MAX_PAGE_BYTES, CommonCrawlWarcReader, decode_html
+from curate.blocks.decoding import decode_html
+from curate.blocks.warc import DEFAULT_MAX_PAGE_BYTES, CommonCrawlWarcReader
 
 CC_FILE = "resiliparse-cc-main-2020-34.warc.gz"
 CC_RECORDS = 50  # warcinfo 1 + request 17 + response 16 + metadata 16 (manifest.jsonl)
@@ -369,3 +370,65 @@ def test_uncompressed_warc_that_ends_badly(tmp_path, cc_path, full_read, tail):
     assert counted_records(stats) == whole_records + 1
     assert all(d.text == full_read[d.id] for d in docs)
     assert docs[-1].metadata["warc_record_offset"] + docs[-1].metadata["warc_record_length"] <= len(damaged)
+
+
+# --- minor cases (issue 11, row 13) ---------------------------------------------------------------------------
+
+
+def utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def write_response(path: Path, url: str, body: bytes, headers: list[tuple[str, str]]) -> Path:
+    with open(path, "wb") as out:
+        writer = WARCWriter(out, gzip=True)
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html"), *headers], protocol="HTTP/1.1")
+        writer.write_record(writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http))
+    return path
+
+
+@pytest.mark.parametrize("wrapper", ["raw", "zlib"])
+def test_deflate_bodies_raw_or_zlib_wrapped_are_decoded(tmp_path, cc_path, full_read, wrapper):
+    url, body = next(iter(real_payloads(cc_path).items()))
+    compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS if wrapper == "raw" else zlib.MAX_WBITS)
+    write_response(tmp_path / "deflate.warc.gz", url, compressor.compress(body) + compressor.flush(), [
+        ("Content-Encoding", "deflate")
+    ])  # fmt: skip
+
+    docs, stats = read(tmp_path)
+
+    assert [d.metadata["url"] for d in docs] == [url]
+    assert docs[0].text == next(text for text in full_read.values() if text.startswith(body.decode("utf-8")[:200]))
+    assert "skipped_content_encoding_error" not in stats
+
+
+def test_nul_bytes_are_removed_from_kept_text(tmp_path, cc_path):
+    from datatrove.pipeline.extractors import Trafilatura
+
+    url, body = next((u, b) for u, b in real_payloads(cc_path).items() if utf8(b) and re.search(rb"<p[^>]*>\w", b))
+    dirty = re.sub(rb"(<p[^>]*>)(\w)", lambda m: m.group(1) + b"\x00" + m.group(2) + b"\x00", body)
+    assert dirty.count(b"\x00") >= 4
+    write_warc(tmp_path / "nul.warc.gz", [(url, "text/html", dirty)])
+
+    (doc,) = read(tmp_path)[0]
+
+    assert doc.text == body.decode("utf-8")
+    (extracted,) = Trafilatura(favour_precision=True, timeout=30).run(iter([doc]))
+    assert extracted.text and "\ufffd" not in extracted.text
+
+
+@pytest.mark.parametrize("compressed", [True, False])
+def test_trailing_nul_padding_is_not_a_truncated_file(tmp_path, cc_path, full_read, compressed):
+    raw = cc_path.read_bytes()
+    data = raw if compressed else gzip.decompress(raw)
+    (tmp_path / ("padded.warc.gz" if compressed else "padded.warc")).write_bytes(data + bytes(64 * 1024))
+
+    docs, stats = read(tmp_path)
+
+    assert {d.id: d.text for d in docs} == full_read
+    assert "truncated_file" not in stats and "broken_record" not in stats
+    assert counted_records(stats) == CC_RECORDS

@@ -13,14 +13,9 @@ import pytest
 from datatrove.data import Document
 from step_stats import stat
 
-from curate.blocks.code import (
-    SoftwareHeritageContentFetcher,
-    SourceTreeReader,
-    StackV2Reader,
-    decode_source,
-    detect_language,
-    git_blob_sha1,
-)
+from curate.blocks.code import SoftwareHeritageContentFetcher, SourceTreeReader, StackV2Reader, git_blob_sha1
+from curate.blocks.code_language import detect_language
+from curate.blocks.decoding import decode_source
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +26,14 @@ def manifest(shared_data) -> list[dict]:
 @pytest.fixture(scope="module")
 def repo_tree(shared_data, manifest, tmp_path_factory) -> Path:
     """The manifest's files laid out as the repositories they came from: <owner>/<name>/<original path>.
-    Symlinks into shared_data (nothing is copied); the folder a file sits in never names its language
-    for the TheAlgorithms and rbenv repositories, and detection only looks at base names anyway."""
+    Copies in a temporary folder (a source tree never follows links out of itself); the folder a file sits in
+    never names its language for the TheAlgorithms and rbenv repositories, and detection only looks at base
+    names anyway."""
     root = tmp_path_factory.mktemp("repos")
     for row in manifest:
         target = root / row["source_repo"] / row["source_path"]
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.symlink_to(shared_data / "code" / row["path"])
+        shutil.copyfile(shared_data / "code" / row["path"], target)
     return root
 
 
@@ -92,7 +88,7 @@ def test_source_tree_reader_counts_bad_files(tmp_path):
     repo.mkdir()
     (repo / "ok.py").write_text("def f():\n    return 1\n")
     (repo / "blob.py").write_bytes(b"\x7fELF\x02\x01\x01\x00\x00\x00" * 100)  # binary disguised as .py
-    # cchardet needs ordinary prose: a string of accented words alone ("café, naïve, résumé") reads as IBM852
+    # ordinary prose, as in real comments: detectors guess exotic codepages (cchardet: IBM852) on a few accented words
     french = (
         "# Fonction qui calcule la moyenne des élèves de la classe, très utilisée.\n"
         "# Paramètres : liste des notes; renvoie la moyenne arrondie à deux décimales.\n"
@@ -101,7 +97,8 @@ def test_source_tree_reader_counts_bad_files(tmp_path):
     (repo / "latin1.py").write_bytes(french.encode("latin-1"))
     japanese = "# これは日本語のコメントです。関数の説明を書きます。\ndef greet():\n    return 'こんにちは、世界'\n"
     (repo / "sjis.py").write_bytes(japanese.encode("shift_jis") * 3)
-    (repo / "broken.py").write_bytes(b"abc \xff\xfe\xfd\xfc def\n" * 3)  # not UTF-8, no encoding fits
+    # neither UTF-8 nor Windows-1252 (these five bytes are its holes), nothing a detector recognises
+    (repo / "broken.py").write_bytes(b"abc \x81\x8d\x8f\x90\x9d def\n" * 3)
     (repo / "notes.xyz").write_text("unknown extension\n")
     (repo / "empty.rb").write_bytes(b"")
     with open(repo / "huge.js", "wb") as f:  # 50 MB of JavaScript
@@ -113,8 +110,9 @@ def test_source_tree_reader_counts_bad_files(tmp_path):
 
     assert set(docs) == {"ok.py", "latin1.py", "sjis.py", "app.min.js"}
     assert docs["ok.py"].metadata["repo_name"] == "repo"
-    assert docs["latin1.py"].text == french and docs["latin1.py"].metadata["src_encoding"] == "ISO-8859-1"
-    assert "こんにちは" in docs["sjis.py"].text and docs["sjis.py"].metadata["src_encoding"] == "SHIFT_JIS"
+    # Latin-1 is read as its superset Windows-1252 (WHATWG); Shift_JIS as its superset windows-31j (cp932)
+    assert docs["latin1.py"].text == french and docs["latin1.py"].metadata["src_encoding"] == "WINDOWS-1252"
+    assert "こんにちは" in docs["sjis.py"].text and docs["sjis.py"].metadata["src_encoding"] == "CP932"
     assert docs["app.min.js"].metadata["language"] == "JavaScript"
     for key in ("skipped_binary", "skipped_undecodable", "skipped_unknown_language", "skipped_empty"):
         assert stat(reader, key) == 1, key

@@ -2,55 +2,30 @@
 
 Every reader yields ``Document(text=<source>, id=<blob_id>, metadata={language, repo_name, path, src_encoding,
 length_bytes, ...})``, the layout of The Stack v2 / StarCoder2Data and of the Stack-Edu Hub dataset, so the
-filters and the per-language scorer work the same whatever the source.
+filters and the per-language scorer work the same whatever the source. Both disk readers count bad input
+entries instead of failing on them (``curate.blocks.input_files``); source trees never follow a symlink out of
+their folder.
 """
 
 import gzip
 import hashlib
 import json
 import posixpath
-import re
 from dataclasses import replace
 
-import cchardet
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.io import DataFileLike, DataFolderLike
 from datatrove.pipeline.base import PipelineStep
-from datatrove.pipeline.readers.base import BaseDiskReader
 
-from curate.languages import (
-    AMBIGUOUS_EXTENSIONS,
-    BY_NAME,
-    EXTENSION_TO_LANGUAGE,
-    FILENAME_TO_LANGUAGE,
-    INTERPRETER_TO_LANGUAGE,
-    WRAPPER_EXTENSIONS,
-)
+from curate.blocks.code_language import detect_language, language_from_name, needs_content
+from curate.blocks.decoding import decode_source, looks_binary
+from curate.blocks.input_files import CheckedDiskReader, text_path
+from curate.languages import BY_NAME
 from curate.retry import SOFTWARE_HERITAGE, call_with_retries, transient_read_error
 
-# Same rule as git's binary check: a NUL byte early in the file. Beyond that, a file is binary when more
-# than this share of its first bytes are control characters other than whitespace, backspace and escape.
-BINARY_SNIFF_BYTES = 8000
-MAX_CONTROL_CHAR_RATIO = 0.30
-_TEXT_CONTROL_BYTES = frozenset(b"\t\n\r\f\v\b\x1b")
-
-_CPP_HEADER_MARKERS = re.compile(
-    r"^\s*(class|struct)\s+\w+\s*(final\s*)?:\s*(public|private|protected)\b"  # inheritance
-    r"|^\s*class\s+\w+"  # a class declaration at the start of a line (not inside a C comment)
-    r"|\bnamespace\s+\w+|\busing\s+namespace\b|\btemplate\s*<|\bstd::|^\s*(public|private|protected)\s*:"
-    r"|\bnullptr\b|\bconstexpr\b|\bvirtual\b|#\s*include\s*<c?(iostream|string|vector|map|memory|cstdint|cstdlib|"
-    r"cstdio|cstring|algorithm|utility|functional|set|list|deque|array|thread|mutex|sstream|fstream)>",
-    re.MULTILINE,
-)
-_PYTHON_MARKERS = re.compile(r"^\s*(import\s+\w+|from\s+[\w.]+\s+import|def\s+\w+\s*\()|\bAnalysis\(", re.MULTILINE)
-_RUBY_MARKERS = re.compile(r"^\s*(require\s+['\w]|describe\s|RSpec\.)|\bdo\s*(\|[^|]*\|)?\s*$", re.MULTILINE)
-_RPM_SPEC_MARKERS = re.compile(r"^%(description|prep|build|install|files)\b", re.MULTILINE)
-_SQL_MARKERS = re.compile(
-    r"^\s*(select|insert|update|delete|create|drop|alter|flush|grant|use|begin|declare)\b",
-    re.IGNORECASE | re.MULTILINE,
-)
-_C_COMMENTS = re.compile(r"/\*.*?\*/|//[^\n]*", re.DOTALL)
-_C_PREPROCESSOR = re.compile(r"^\s*#\s*(include|define|if|ifdef|ifndef|pragma)\b", re.MULTILINE)
+_PARQUET_MAGIC = b"PAR1"
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
 def git_blob_sha1(data: bytes) -> str:
@@ -58,124 +33,17 @@ def git_blob_sha1(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest()
 
 
-def looks_binary(data: bytes) -> bool:
-    """True for content that is not source text: a NUL byte or mostly control characters in the first 8 KB."""
-    head = data[:BINARY_SNIFF_BYTES]
-    if b"\x00" in head:
-        return True
-    if not head:
-        return False
-    control = sum(1 for byte in head if byte < 32 and byte not in _TEXT_CONTROL_BYTES)
-    return control / len(head) > MAX_CONTROL_CHAR_RATIO
-
-
-def decode_source(data: bytes, min_confidence: float = 0.5) -> tuple[str, str] | None:
-    """Decode file bytes honestly: UTF-8 (a BOM is dropped) when valid, else the encoding cchardet detects with
-    at least ``min_confidence``. Returns ``(text, encoding name)``, or None when no encoding fits."""
-    try:
-        return data.decode("utf-8-sig"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
-    guess = cchardet.detect(data)
-    encoding, confidence = guess.get("encoding"), guess.get("confidence") or 0.0
-    if not encoding or confidence < min_confidence:
-        return None
-    try:
-        return data.decode(encoding), encoding.upper()
-    except (UnicodeDecodeError, LookupError):
-        return None
-
-
-def _shebang_language(text: str) -> str | None:
-    if not text.startswith("#!"):
-        return None
-    words = text[2:].split("\n", 1)[0].split()
-    if not words:
-        return None
-    interpreter = posixpath.basename(words[0])
-    if interpreter == "env":  # "#!/usr/bin/env [-S] python3 ..."
-        args = [word for word in words[1:] if not word.startswith("-")]
-        if not args:
-            return None
-        if args[0] == "uv" and args[1:2] == ["run"]:  # PEP 723 scripts run by uv
-            return "Python"
-        interpreter = args[0]
-    interpreter = re.sub(r"[\d.]+$", "", interpreter) or interpreter  # python3.11 -> python
-    return INTERPRETER_TO_LANGUAGE.get(interpreter) or INTERPRETER_TO_LANGUAGE.get(interpreter.rstrip("-"))
-
-
-def _resolve_ambiguous(extension: str, text: str) -> str | None:
-    if extension == "h":
-        return "Cpp" if _CPP_HEADER_MARKERS.search(_C_COMMENTS.sub("", text)) else "C"
-    if extension == "inc":
-        if "<?php" in text or text.lstrip().startswith("<?"):
-            return "PHP"
-        if _C_PREPROCESSOR.search(text) or _CPP_HEADER_MARKERS.search(text) or text.lstrip().startswith("//"):
-            return "Cpp"
-        return "SQL" if _SQL_MARKERS.search(text) else None
-    if extension == "spec":
-        if _RPM_SPEC_MARKERS.search(text):
-            return None
-        if _PYTHON_MARKERS.search(text):
-            return "Python"
-        return "Ruby" if _RUBY_MARKERS.search(text) else None
-    if extension == "re":  # re2c lexers are C/C++ with /*!re2c */ blocks; ReasonML is not one of the 15
-        return "Cpp" if _C_PREPROCESSOR.search(text) or "re2c" in text else None
-    return None  # cgi, fcgi: only the shebang tells
-
-
-def _extensions(file_name: str) -> list[str]:
-    """Candidate extensions, innermost wrapper removed: ``a.cs.pp`` -> ["pp", "cs"]."""
-    stem = file_name.lstrip(".")
-    parts = stem.lower().split(".")
-    if len(parts) < 2:
-        return []
-    found = [parts[-1]]
-    if parts[-1] in WRAPPER_EXTENSIONS:
-        found.append(parts[-2])
-    return found
-
-
-def language_from_name(file_name: str) -> str | None:
-    """The language a file name alone decides, or None (unknown, ambiguous, or no extension)."""
-    if file_name in FILENAME_TO_LANGUAGE:
-        return FILENAME_TO_LANGUAGE[file_name]
-    for extension in _extensions(file_name):
-        if extension in EXTENSION_TO_LANGUAGE:
-            return EXTENSION_TO_LANGUAGE[extension]
-    return None
-
-
-def needs_content(file_name: str) -> bool:
-    """True when the content may still decide the language: no extension (shebang) or an ambiguous one."""
-    extensions = _extensions(file_name)
-    return not extensions or any(extension in AMBIGUOUS_EXTENSIONS for extension in extensions)
-
-
-def detect_language(file_name: str, text: str | None = None) -> str | None:
-    """Stack-Edu language of a file from its name (exact names, then extensions) and, where the name is not
-    enough, its content (shebang for scripts, syntax cues for ``.h``/``.inc``/``.spec``/``.re``); None when the
-    file is none of the 15 languages. Only the base name is used, never the folders above it."""
-    file_name = posixpath.basename(file_name)
-    by_name = language_from_name(file_name)
-    if by_name or text is None:
-        return by_name
-    by_shebang = _shebang_language(text)
-    if by_shebang:
-        return by_shebang
-    for extension in _extensions(file_name):
-        if extension in AMBIGUOUS_EXTENSIONS:
-            return _resolve_ambiguous(extension, text)
-    return None
-
-
-class SourceTreeReader(BaseDiskReader):
+class SourceTreeReader(CheckedDiskReader):
     """Read a folder of source files (e.g. checked-out repositories), one Document per file of the 15 languages.
 
     ``repo_name`` is the first ``repo_depth`` folders under ``data_folder`` (or the given ``repo_name``), ``path``
-    the rest; ``id`` and ``blob_id`` are the git blob sha1 of the bytes, as in The Stack v2. Skips are counted
-    per reason: ``skipped_unknown_language``, ``skipped_language_not_selected``, ``skipped_too_large``,
-    ``skipped_empty``, ``skipped_binary``, ``skipped_undecodable``.
+    the rest; ``id`` and ``blob_id`` are the git blob sha1 of the bytes, as in The Stack v2. The bytes are
+    decoded by ``curate.blocks.decoding.decode_source`` (BOMs, UTF-16, the file's coding line, Windows-1252 before
+    exotic codepage guesses) and ``src_encoding`` names the codec used. Skips are counted per reason:
+    ``skipped_unknown_language``, ``skipped_language_not_selected``, ``skipped_too_large``, ``skipped_empty``,
+    ``skipped_binary``, ``skipped_undecodable``, and the bad entries of ``CheckedDiskReader``; a symlink whose
+    target lies outside ``data_folder`` is never read (``skipped_symlink_outside_root``). Names that are not
+    UTF-8 appear in ``repo_name``/``path``/``file_path`` as ``curate.blocks.input_files.text_path`` writes them.
 
     Args:
         data_folder: folder to read (local path, fsspec URL, or DataFolder).
@@ -183,12 +51,12 @@ class SourceTreeReader(BaseDiskReader):
         repo_depth: how many leading folders name the repository when ``repo_name`` is not given (2 for owner/name).
         languages: keep only these Stack-Edu languages (Hub config names); default all 15.
         max_bytes: files larger than this are skipped; 1 MB, the size cap of The Stack (arXiv 2211.15533).
-        min_encoding_confidence: least cchardet confidence to accept a non-UTF-8 encoding.
         paths_file, limit, skip, file_progress, doc_progress, default_metadata, recursive, glob_pattern,
         shuffle_files: as in datatrove's BaseDiskReader.
     """
 
     name = "🗂️ Source tree"
+    follow_symlinks_outside_root = False
 
     def __init__(
         self,
@@ -197,7 +65,6 @@ class SourceTreeReader(BaseDiskReader):
         repo_depth: int = 1,
         languages: list[str] | None = None,
         max_bytes: int = 1_000_000,
-        min_encoding_confidence: float = 0.5,
         paths_file: DataFileLike | None = None,
         limit: int = -1,
         skip: int = 0,
@@ -229,17 +96,16 @@ class SourceTreeReader(BaseDiskReader):
         self.repo_depth = repo_depth
         self.languages = set(languages) if languages else None
         self.max_bytes = max_bytes
-        self.min_encoding_confidence = min_encoding_confidence
 
     def _split_repo(self, filepath: str) -> tuple[str, str]:
-        parts = filepath.strip("/").split("/")
+        parts = text_path(filepath).strip("/").split("/")
         if self.repo_name is not None:
             return self.repo_name, "/".join(parts)
         if len(parts) <= self.repo_depth:  # a file above the repository level: the folder itself is the repo
-            return posixpath.basename(self.data_folder.path.rstrip("/")), "/".join(parts)
+            return text_path(posixpath.basename(self.data_folder.path.rstrip("/"))), "/".join(parts)
         return "/".join(parts[: self.repo_depth]), "/".join(parts[self.repo_depth :])
 
-    def read_file(self, filepath: str) -> DocumentsPipeline:
+    def read_input(self, filepath: str) -> DocumentsPipeline:
         file_name = posixpath.basename(filepath)
         if language_from_name(file_name) is None and not needs_content(file_name):
             self.stat_update("skipped_unknown_language")
@@ -255,7 +121,7 @@ class SourceTreeReader(BaseDiskReader):
         if looks_binary(data):
             self.stat_update("skipped_binary")
             return
-        decoded = decode_source(data, self.min_encoding_confidence)
+        decoded = decode_source(data)
         if decoded is None:
             self.stat_update("skipped_undecodable")
             return
@@ -278,14 +144,15 @@ class SourceTreeReader(BaseDiskReader):
             "path": path,
             "src_encoding": encoding,
             "length_bytes": len(data),
+            "file_path": text_path(self.data_folder.resolve_paths(filepath)),
         }
-        document = self.get_document_from_dict(row, filepath, 0)
+        document = self.get_document_from_dict(row, text_path(filepath), 0)
         if document is not None:
             self.stat_update(f"language_{language}")
             yield document
 
 
-class StackV2Reader(BaseDiskReader):
+class StackV2Reader(CheckedDiskReader):
     """Read Parquet or JSON Lines files in The Stack v2 / StarCoder2Data / Stack-Edu layout.
 
     Each row becomes ``Document(text=row[content_key], id=row["blob_id"], metadata=<every other column>)``.
@@ -338,7 +205,7 @@ class StackV2Reader(BaseDiskReader):
         )
         self.batch_size = batch_size
 
-    def _row_to_document(self, row: dict, filepath: str) -> Document | None:
+    def _row_to_document(self, row: dict, file_path: str) -> Document | None:
         blob_id = row.get(self.id_key)
         if not blob_id:
             self.stat_update("skipped_no_blob_id")
@@ -353,34 +220,46 @@ class StackV2Reader(BaseDiskReader):
         if not content:
             self.stat_update("missing_content")
         metadata = (self.default_metadata or {}) | row
-        metadata.setdefault("file_path", self.data_folder.resolve_paths(filepath))
+        metadata.setdefault("file_path", file_path)
         return Document(text=content or "", id=str(blob_id), metadata=metadata)
 
     def _rows(self, filepath: str):
-        if filepath.endswith(".parquet"):
-            import pyarrow.parquet as pq
+        """The rows of a Parquet or JSON Lines (plain, gzip or zstd) file, told apart by content, not by name."""
+        with self.data_folder.open(filepath, "rb") as raw:
+            magic = raw.read(4)
+            raw.seek(0)
+            if magic == _PARQUET_MAGIC:
+                yield from self._parquet_rows(raw)
+                return
+            compression = "gzip" if magic.startswith(_GZIP_MAGIC) else "zstd" if magic == _ZSTD_MAGIC else None
+            with self.data_folder.open(filepath, "rt", compression=compression, encoding="utf-8") as f:
+                yield from self._jsonl_rows(f)
 
-            with self.data_folder.open(filepath, "rb") as f, pq.ParquetFile(f) as parquet_file:
-                for batch in parquet_file.iter_batches(batch_size=self.batch_size):
-                    yield from batch.to_pylist()
-            return
-        with self.data_folder.open(filepath, "rt", compression="infer", encoding="utf-8") as f:
-            for line in f:
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    self.stat_update("skipped_invalid_json")
-                    continue
-                if isinstance(row, dict):
-                    yield row
-                else:
-                    self.stat_update("skipped_invalid_json")
+    def _parquet_rows(self, stream):
+        import pyarrow.parquet as pq
 
-    def read_file(self, filepath: str) -> DocumentsPipeline:
+        with pq.ParquetFile(stream) as parquet_file:
+            for batch in parquet_file.iter_batches(batch_size=self.batch_size):
+                yield from batch.to_pylist()
+
+    def _jsonl_rows(self, f):
+        for line in f:
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                self.stat_update("skipped_invalid_json")
+                continue
+            if isinstance(row, dict):
+                yield row
+            else:
+                self.stat_update("skipped_invalid_json")
+
+    def read_input(self, filepath: str) -> DocumentsPipeline:
+        file_path = text_path(self.data_folder.resolve_paths(filepath))
         for row in self._rows(filepath):
-            document = self._row_to_document(row, filepath)
+            document = self._row_to_document(row, file_path)
             if document is not None:
                 yield document
 

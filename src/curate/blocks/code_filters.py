@@ -18,7 +18,7 @@ from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
-from curate.blocks.code import BINARY_SNIFF_BYTES, MAX_CONTROL_CHAR_RATIO
+from curate.blocks.decoding import BINARY_SNIFF_BYTES, MAX_CONTROL_CHAR_RATIO
 
 AUTO_GENERATED_MARKERS: tuple[str, ...] = (
     r"auto-?generated",
