@@ -1,4 +1,6 @@
-"""``python -m curate.mix <mixture.yaml> --stage N [--budget TOKENS] [--max-epochs E] [--output DIR] [--tokenize]``.
+"""``python -m curate.mix <mixture> --stage N [--budget TOKENS] [--max-epochs E] [--output DIR] [--tokenize]``.
+
+``<mixture>``: a shipped mixture by name (``smollm2``, from ``pipelines/mixtures/``) or a mixture file.
 
 Counts the tokens of every source of a stage (its ``token_count`` column, or the offline SmolLM2 tokenizer),
 computes per-source sampling weights and epochs for the stage's token budget, warns about sources that would
@@ -10,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from curate.config import ConfigError, mixture_file
 from curate.publish.mixture import (
     MixtureError,
     count_tokens,
@@ -25,7 +28,7 @@ from curate.publish.mixture import (
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m curate.mix", description=__doc__)
-    parser.add_argument("mixture", help="mixture file, e.g. pipelines/mixtures/smollm2.yaml")
+    parser.add_argument("mixture", help="a shipped mixture by name (smollm2) or a mixture file")
     parser.add_argument("--stage", type=int, required=True, help="stage number")
     parser.add_argument("--budget", help="tokens to plan for, e.g. 2T or 5M (default: the stage's token range)")
     parser.add_argument("--max-epochs", type=float, default=4.0, help="most repeats of a source (default: 4)")
@@ -41,7 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        mixture = load_mixture(args.mixture)
+        mixture = load_mixture(mixture_file(args.mixture))
         if args.stage not in mixture.stages:
             raise MixtureError(f"no stage {args.stage} in {args.mixture} (stages: {sorted(mixture.stages)})")
         overrides = {}
@@ -68,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 tokenized[source.name] = str(folder)
         json_path, md_path = write_manifest(plan, output, tokenized)
-    except MixtureError as error:
+    except (MixtureError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(manifest_markdown(plan))
