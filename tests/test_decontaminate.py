@@ -175,5 +175,8 @@ def test_unknown_layout_and_format_are_clear_errors(tmp_path):
     odd.write_text(json.dumps({"prompt": "x"}) + "\n")
     with pytest.raises(ValueError, match="layout"):
         Decontaminator({"odd": str(odd)}).filter(Document(text="x", id="1"))
+    (tmp_path / "bench.txt").write_text("a question\n")
     with pytest.raises(ValueError, match="unsupported"):
         Decontaminator([str(tmp_path / "bench.txt")]).load()
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        Decontaminator([str(tmp_path / "absent.jsonl")]).load()

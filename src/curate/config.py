@@ -42,13 +42,15 @@ class RecipeConfig:
         return copy.deepcopy(self[dotted])
 
 
-def available_recipes(pipelines_dir: Path = PIPELINES_DIR) -> list[str]:
+def available_recipes(pipelines_dir: Path | None = None) -> list[str]:
     """The recipes: YAML files of ``pipelines/`` that have a ``curate.recipes`` module to build them."""
+    pipelines_dir = pipelines_dir or PIPELINES_DIR
     return sorted(p.stem for p in pipelines_dir.glob("*.yaml") if importlib.util.find_spec(f"curate.recipes.{p.stem}"))
 
 
-def mixture_file(name_or_path: str, pipelines_dir: Path = PIPELINES_DIR) -> str:
+def mixture_file(name_or_path: str, pipelines_dir: Path | None = None) -> str:
     """A mixture file path as given, or the file of a mixture shipped in ``pipelines/mixtures/`` by its name."""
+    pipelines_dir = pipelines_dir or PIPELINES_DIR
     if Path(name_or_path).exists() or name_or_path.endswith((".yaml", ".yml")):
         return name_or_path
     shipped = pipelines_dir / "mixtures" / f"{name_or_path}.yaml"
@@ -59,13 +61,14 @@ def mixture_file(name_or_path: str, pipelines_dir: Path = PIPELINES_DIR) -> str:
 
 
 def load_recipe_config(
-    recipe: str, overrides: list[str] = (), pipelines_dir: Path = PIPELINES_DIR, demo_settings: bool = True
+    recipe: str, overrides: list[str] = (), pipelines_dir: Path | None = None, demo_settings: bool = True
 ) -> RecipeConfig:
     """Read ``pipelines/<recipe>.yaml`` and apply ``key=value`` overrides (dotted keys reach nested values).
 
     With the demo input, the recipe's ``demo:`` section adapts a few settings to the small sample, unless
     ``demo_settings`` is False or a setting is given explicitly.
     """
+    pipelines_dir = pipelines_dir or PIPELINES_DIR
     path = pipelines_dir / f"{recipe}.yaml"
     if recipe not in available_recipes(pipelines_dir):
         known = ", ".join(available_recipes(pipelines_dir)) or "none"

@@ -2,11 +2,15 @@
 
 import argparse
 import json
+import shlex
 import sys
 from importlib.metadata import version
 from pathlib import Path
 
+from curate import config, preflight
 from curate.config import ConfigError, RecipeConfig, available_recipes, load_recipe_config
+from curate.console import StageProgress, console_log_path, output_to
+from curate.describe import describe
 from curate.executors import EXECUTORS, StageFailedError, build_executors, run_stages
 from curate.recipes import RunPaths, Stage, build_stages
 from curate.stats import format_summary, merge_stage_stats, summarize
@@ -17,31 +21,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("recipe", nargs="?", help="recipe name: a file pipelines/<recipe>.yaml")
     parser.add_argument("--list", action="store_true", help="list the recipes and exit")
     parser.add_argument("--executor", default="local", help="local, slurm or ray (default: local)")
-    parser.add_argument("--input", help="WARC/code input: path, glob, fsspec URL or dump name (sets `input`)")
+    add_recipe_arguments(parser)
     parser.add_argument("--output", help="output folder (default: out/<recipe>)")
     parser.add_argument("--logs", help="logs folder (default: <output>/logs)")
     parser.add_argument("--tasks", type=int, help="parallel tasks per stage (sets `tasks`)")
     parser.add_argument("--workers", type=int, help="tasks run at once (sets `workers`)")
     parser.add_argument("--dry-run", action="store_true", help="print the stages and their parameters; run nothing")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--verbose", action="store_true", help="show datatrove's logs and per-task stats")
     return parser.parse_args(argv)
 
 
-def describe(stages: list[Stage]) -> str:
-    lines = []
-    for i, stage in enumerate(stages, 1):
-        lines.append(f"stage {i}: {stage.name} (tasks={stage.tasks}, workers={stage.workers})")
-        for step in stage.pipeline:
-            params = getattr(step, "curate_params", {})
-            shown = ", ".join(f"{k}={_short(v)}" for k, v in params.items())
-            lines.append(f"  - {type(step).__name__}({shown})")
-    return "\n".join(lines)
+def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments that choose a recipe's settings (shared by ``curate run`` and ``curate fetch``)."""
+    parser.add_argument("--input", help="WARC/code input: path, glob, fsspec URL or dump name (sets `input`)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
 
 
-def _short(value: object) -> str:
-    if hasattr(value, "curate_params") or type(value).__module__.startswith("datatrove"):
-        return type(value).__name__
-    return repr(value)
+def overrides_of(args: argparse.Namespace) -> list[str]:
+    """``--set`` values plus the shortcut flags (``--input``, ``--tasks``, ``--workers``) as ``key=value``."""
+    overrides = list(args.overrides)
+    for key in ("input", "tasks", "workers"):
+        if getattr(args, key, None) is not None:
+            overrides.insert(0, f"{key}={getattr(args, key)}")
+    return overrides
+
+
+def fetch_command(recipe: str, overrides: list[str]) -> str:
+    """The ``curate fetch`` command that fetches what a run with these settings needs."""
+    return shlex.join(["curate", "fetch", recipe, *(arg for o in overrides for arg in ("--set", o))])
 
 
 def versions() -> dict[str, str]:
@@ -51,15 +58,16 @@ def versions() -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.list:
-        print("\n".join(available_recipes()))
+        recipes = available_recipes()
+        if not recipes:
+            print(f"error: no recipes in {config.PIPELINES_DIR} (curate installed without its data?)", file=sys.stderr)
+            return 2
+        print("\n".join(recipes))
         return 0
     if not args.recipe:
         print("error: name a recipe (see --list)", file=sys.stderr)
         return 2
-    overrides = list(args.overrides)
-    for key in ("input", "tasks", "workers"):
-        if getattr(args, key) is not None:
-            overrides.insert(0, f"{key}={getattr(args, key)}")
+    overrides = overrides_of(args)
     try:
         if args.executor not in EXECUTORS:
             raise ConfigError(f"unknown executor {args.executor!r} (known: {', '.join(EXECUTORS)})")
@@ -71,20 +79,38 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if args.dry_run:
-        print(describe(stages))
+        print(describe(stages, cfg, args.executor, fetch_command(args.recipe, overrides)))
         return 0
-    return execute(cfg, stages, args.executor, paths)
+    return execute(cfg, stages, args.executor, paths, fetch_command(args.recipe, overrides), verbose=args.verbose)
 
 
-def execute(cfg: RecipeConfig, stages: list[Stage], executor: str, paths: RunPaths) -> int:
+def execute(
+    cfg: RecipeConfig,
+    stages: list[Stage],
+    executor: str,
+    paths: RunPaths,
+    fetch: str | None = None,
+    verbose: bool = False,
+) -> int:
+    """Preflight, then run the stages; the exit code (2: something the run needs is missing, nothing started)."""
+    found, missing = preflight.check(stages, cfg, fetch or fetch_command(cfg.recipe, []))
+    if missing:
+        print("\n".join(missing), file=sys.stderr)
+        return 2
     Path(paths.output).mkdir(parents=True, exist_ok=True)
-    record = {"recipe": cfg.recipe, "params": cfg.params, "versions": versions(), "stages": [s.name for s in stages]}
+    record = {
+        "recipe": cfg.recipe,
+        "params": cfg.params,
+        "assets": found,
+        "versions": versions(),
+        "stages": [s.name for s in stages],
+    }
     (Path(paths.output) / "run.json").write_text(json.dumps(record, indent=2, default=str))
-    executors = build_executors(stages, executor, cfg, paths)
+    log = console_log_path(paths)
     try:
-        finished = run_stages(executors, executor, cfg)
+        finished = _run(cfg, stages, executor, paths, log, verbose)
     except StageFailedError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {e}" + ("" if verbose else f" (logs: {log} and {paths.logs}/<stage>/logs/)"), file=sys.stderr)
         return 1
     if not finished:
         print(f"jobs submitted; rerun the same command with --set slurm.wait=true to wait. Output: {paths.data}")
@@ -97,6 +123,20 @@ def execute(cfg: RecipeConfig, stages: list[Stage], executor: str, paths: RunPat
 
         push_output(paths.output, cfg["push_to"])
     return 0
+
+
+def _run(cfg: RecipeConfig, stages: list[Stage], executor: str, paths: RunPaths, log: Path, verbose: bool) -> bool:
+    """Run the chain, quietly (one progress line per stage, the rest into ``log``) unless ``verbose``."""
+    blocking = executor != "slurm" or cfg["slurm.wait"]
+    if verbose:
+        executors = build_executors(stages, executor, cfg, paths)
+        return run_stages(executors, executor, cfg)
+    with output_to(log) as terminal:
+        executors = build_executors(stages, executor, cfg, paths)
+        if not blocking:
+            return run_stages(executors, executor, cfg, terminal)
+        with StageProgress(stages, paths, terminal):
+            return run_stages(executors, executor, cfg, terminal)
 
 
 if __name__ == "__main__":

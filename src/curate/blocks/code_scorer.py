@@ -6,6 +6,7 @@ import numpy as np
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
+from curate.assets import Asset
 from curate.classify import models as classifier_models
 from curate.languages import BY_NAME, CLASSIFIERS
 
@@ -81,6 +82,10 @@ class PerLanguageScorer(PipelineStep):
         state = self.__dict__.copy()
         state["_loaded"] = {}  # loaded models never travel to workers
         return state
+
+    def required_assets(self) -> list[Asset]:
+        refs = dict.fromkeys(self.models.values())  # languages sharing a model share its assets
+        return [asset for ref in refs for asset in classifier_models.classifier_assets(ref)]
 
     def regressor(self, language: str) -> classifier_models.Regressor:
         """The loaded model for ``language`` (loaded on first use; one load per distinct reference)."""

@@ -5,7 +5,8 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.batching import batched
 
-from curate.classify.models import DEFAULT_MODEL, Regressor, check_precision, load_regressor
+from curate.assets import Asset
+from curate.classify.models import DEFAULT_MODEL, Regressor, check_precision, classifier_assets, load_regressor
 
 
 class EduClassifierScorer(PipelineStep):
@@ -56,6 +57,9 @@ class EduClassifierScorer(PipelineStep):
         self.chunk_size = chunk_size
         self.precision = check_precision(precision)  # a typo fails when the pipeline is built
         self._regressor: Regressor | None = None
+
+    def required_assets(self) -> list[Asset]:
+        return classifier_assets(self.model)
 
     @property
     def regressor(self) -> Regressor:
