@@ -7,6 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 from datatrove.data import Document
 from datatrove.pipeline.writers import JsonlWriter
+from hf_cache import COMMIT, stage_dataset_rows
+from huggingface_hub import constants
 
 from curate.blocks.decontaminate import Decontaminator, item_texts, lcs_length, normalize_tokens
 
@@ -180,3 +182,30 @@ def test_unknown_layout_and_format_are_clear_errors(tmp_path):
         Decontaminator([str(tmp_path / "bench.txt")]).load()
     with pytest.raises(FileNotFoundError, match="no such file"):
         Decontaminator([str(tmp_path / "absent.jsonl")]).load()
+
+
+def test_hub_benchmarks_are_read_from_the_hf_cache_and_named_when_missing(tmp_path, monkeypatch):
+    """A STAND-IN GSM8K test file staged under openai/gsm8k in an HF cache (tests/hf_cache.py); no download."""
+    question = "Natalia sold clips to forty eight of her friends in April and then she sold half as many in May"
+    rows = [{"question": question, "answer": "72"}]
+    stage_dataset_rows(tmp_path, "openai/gsm8k", "main/test-00000-of-00001.parquet", rows)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    decont = Decontaminator({"gsm8k": "hf://datasets/openai/gsm8k/main/test-*.parquet"})
+    (asset,) = decont.required_assets()
+    assert asset.locate() == tmp_path / "hub" / "datasets--openai--gsm8k" / "snapshots" / COMMIT / "main"
+    doc = Document(text=f"Homework help. {question}. Show your work.", id="1")
+    assert decont.filter(doc) == (False, "contaminated")
+    assert doc.metadata["contamination"]["benchmark"] == "gsm8k"
+    missing = Decontaminator({"mmlu": "hf://datasets/cais/mmlu/all/test-*.parquet"})
+    assert missing.required_assets()[0].locate() is None
+    with pytest.raises(
+        FileNotFoundError, match=r"'hf://datasets/cais/mmlu/all/test-\*.parquet' is not in the Hugging"
+    ):
+        missing.load()
+
+
+def test_humaneval_and_mbpp_layouts_are_recognised():
+    humaneval = {"task_id": "HumanEval/0", "prompt": "def f(x):", "canonical_solution": "    return x", "test": ""}
+    mbpp = {"task_id": 1, "text": "Write a function.", "code": "def g(): pass", "test_list": []}
+    assert item_texts(humaneval) == ["def f(x):", "    return x"]
+    assert item_texts(mbpp) == ["Write a function.", "def g(): pass"]
