@@ -5,10 +5,10 @@ from collections.abc import Callable
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.dedup import MinhashDedupCluster, MinhashDedupSignature
 from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
-from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 from datatrove.utils.hashing import HashConfig
 
+from curate.blocks.intermediate import StageOutputReader
 from curate.config import DEMO_INPUT, ConfigError, RecipeConfig
 from curate.recipes import RunPaths, Stage, step
 
@@ -100,7 +100,7 @@ def minhash_stages(cfg: RecipeConfig, documents: str, work: str) -> list[Stage]:
         Stage(
             "minhash_signatures",
             [
-                step(JsonlReader, data_folder=documents),
+                step(StageOutputReader, data_folder=documents),
                 step(MinhashDedupSignature, output_folder=f"{work}/signatures", config=config),
             ],
             tasks,

@@ -7,11 +7,11 @@ Llama-3.1-70B and trained its classifiers first, see docs/annotation.md for that
 
 import pyarrow as pa
 from datatrove.pipeline.dedup import MinhashDedupFilter
-from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 
 from curate.blocks.domains import DomainFilter, DomainScoreCounter, SelectDomains
 from curate.blocks.fields import DerivedFields
+from curate.blocks.intermediate import StageOutputReader
 from curate.blocks.language import FastTextLanguageFilter
 from curate.blocks.math_extract import MathHtmlExtractor
 from curate.blocks.scorer import EduClassifierScorer
@@ -109,7 +109,7 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
         workers,
     )
     select = [
-        step(JsonlReader, data_folder=math_pages),
+        step(StageOutputReader, data_folder=math_pages),
         step(MinhashDedupFilter, input_folder=f"{minhash}/remove_ids", exclusion_writer=removed("minhash")),
     ]
     select += decontamination(cfg, removed)

@@ -13,9 +13,9 @@ from datatrove.pipeline.filters import (
     GopherRepetitionFilter,
 )
 from datatrove.pipeline.formatters import PIIFormatter
-from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 
+from curate.blocks.intermediate import StageOutputReader
 from curate.blocks.language import FastTextLanguageFilter
 from curate.blocks.scorer import EduClassifierScorer
 from curate.blocks.threshold import ScoreThreshold
@@ -61,7 +61,7 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
     select = Stage(
         "score_and_select",
         [
-            step(JsonlReader, data_folder=filtered),
+            step(StageOutputReader, data_folder=filtered),
             step(MinhashDedupFilter, input_folder=f"{minhash}/remove_ids", exclusion_writer=removed("minhash")),
             *decontamination(cfg, removed),
             step(PIIFormatter, **cfg.section("pii")),
