@@ -1,1 +1,1 @@
-"""Prompts, label scales, classifier cards and the demo classifiers, shipped inside curate as ``curate.classifiers``."""
+"""Prompts, label scales, classifier cards and the demo classifiers, shipped in curate as ``curate.classifiers``."""
