@@ -18,9 +18,14 @@ from curate.recipes import RunPaths, Stage
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
 
 
+def is_local(path: str) -> bool:
+    """Whether ``path`` is on this machine's filesystem (not an fsspec URL such as ``s3://``)."""
+    return not _URL.match(path) or path.startswith("file://")
+
+
 def console_log_path(paths: RunPaths) -> Path:
     """``<logs>/console.log``, or a temporary file when the logs folder is not on this machine (``s3://``)."""
-    if _URL.match(paths.logs) and not paths.logs.startswith("file://"):
+    if not is_local(paths.logs):
         return Path(tempfile.gettempdir()) / f"curate-console-{os.getpid()}.log"
     return Path(paths.logs.removeprefix("file://")) / "console.log"
 
@@ -84,12 +89,14 @@ class StageProgress:
     updated in place, elsewhere each stage's line is written once, when it finishes.
     """
 
-    def __init__(self, stages: list[Stage], paths: RunPaths, out: TextIO, interval: float = 0.5):
+    def __init__(
+        self, stages: list[Stage], paths: RunPaths, out: TextIO, interval: float = 0.5, live: bool | None = None
+    ):
         self.stages = stages
         self.paths = paths
         self.out = out
         self.interval = interval
-        self.live = out.isatty()
+        self.live = out.isatty() if live is None else live
         self.reported = 0
         self.stage_start = time.monotonic()
         self.already_done = [_done(Path(paths.stage_logs(s.name))) >= s.tasks for s in stages]

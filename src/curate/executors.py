@@ -85,7 +85,7 @@ def run_stages(executors: list[PipelineExecutor], kind: str, cfg: RecipeConfig, 
         check_complete(executors)
         raise StageFailedError(f"a task failed: {e!r}") from e
     if kind == "slurm":
-        job_ids = [str(e.job_id) for e in executors if e.job_id not in (None, -1)]
+        job_ids = slurm_job_ids(executors)
         if job_ids:
             print(f"submitted Slurm jobs {', '.join(job_ids)}", file=terminal, flush=True)
         if not cfg["slurm.wait"]:
@@ -93,6 +93,11 @@ def run_stages(executors: list[PipelineExecutor], kind: str, cfg: RecipeConfig, 
         wait_for_slurm_jobs(job_ids)
     check_complete(executors)
     return True
+
+
+def slurm_job_ids(executors: list[PipelineExecutor]) -> list[str]:
+    """The ids of the Slurm jobs submitted for the stages (none for other executors)."""
+    return [str(e.job_id) for e in executors if getattr(e, "job_id", None) not in (None, -1)]
 
 
 def check_complete(executors: list[PipelineExecutor]) -> None:

@@ -4,14 +4,18 @@ import argparse
 import json
 import shlex
 import sys
+from contextlib import nullcontext
 from importlib.metadata import version
 from pathlib import Path
 
+from datatrove.io import get_datafolder
+
 from curate import config, preflight
 from curate.config import ConfigError, RecipeConfig, available_recipes, load_recipe_config
-from curate.console import StageProgress, console_log_path, output_to
+from curate.console import StageProgress, console_log_path, is_local, output_to
 from curate.describe import describe
-from curate.executors import EXECUTORS, StageFailedError, build_executors, run_stages
+from curate.executors import EXECUTORS, StageFailedError, build_executors, run_stages, slurm_job_ids
+from curate.lock import OutputInUseError, RunLock
 from curate.recipes import RunPaths, Stage, build_stages
 from curate.stats import format_summary, merge_stage_stats, summarize
 
@@ -97,6 +101,24 @@ def execute(
     if missing:
         print("\n".join(missing), file=sys.stderr)
         return 2
+    try:
+        with RunLock(paths.output) if is_local(paths.output) else nullcontext() as lock:
+            return _record_and_run(cfg, stages, executor, paths, found, verbose, lock)
+    except OutputInUseError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _record_and_run(
+    cfg: RecipeConfig,
+    stages: list[Stage],
+    executor: str,
+    paths: RunPaths,
+    found: dict,
+    verbose: bool,
+    lock: RunLock | None,
+) -> int:
+    """Write run.json, run the stages, then print the summary (or, for Slurm without waiting, the job ids)."""
     Path(paths.output).mkdir(parents=True, exist_ok=True)
     record = {
         "recipe": cfg.recipe,
@@ -108,15 +130,19 @@ def execute(
     (Path(paths.output) / "run.json").write_text(json.dumps(record, indent=2, default=str))
     log = console_log_path(paths)
     try:
-        finished = _run(cfg, stages, executor, paths, log, verbose)
+        finished, job_ids = _run(cfg, stages, executor, paths, log, verbose)
     except StageFailedError as e:
         print(f"error: {e}" + ("" if verbose else f" (logs: {log} and {paths.logs}/<stage>/logs/)"), file=sys.stderr)
         return 1
     if not finished:
+        if lock is not None and job_ids:
+            lock.hand_to_slurm(job_ids)  # the jobs use the folder until they end
         print(f"jobs submitted; rerun the same command with --set slurm.wait=true to wait. Output: {paths.data}")
         return 0
     merged = merge_stage_stats(stages, paths)
     print(format_summary(summarize(merged)))
+    if not get_datafolder(paths.data).list_files(recursive=True):
+        print("no document passed every step: the dataset is empty (the summary says where each one went)")
     print(f"output: {paths.data}  (stats: {paths.stats}, removed documents: {paths.output}/removed)")
     if cfg.get("push_to"):
         from curate.publish import push_output
@@ -125,18 +151,20 @@ def execute(
     return 0
 
 
-def _run(cfg: RecipeConfig, stages: list[Stage], executor: str, paths: RunPaths, log: Path, verbose: bool) -> bool:
-    """Run the chain, quietly (one progress line per stage, the rest into ``log``) unless ``verbose``."""
+def _run(
+    cfg: RecipeConfig, stages: list[Stage], executor: str, paths: RunPaths, log: Path, verbose: bool
+) -> tuple[bool, list[str]]:
+    """Run the chain, quietly (one progress line per stage, the rest into ``log``) unless ``verbose``.
+
+    Returns whether every stage finished here, and the Slurm job ids submitted."""
     blocking = executor != "slurm" or cfg["slurm.wait"]
-    if verbose:
+    with nullcontext(sys.stderr) if verbose else output_to(log) as terminal:
         executors = build_executors(stages, executor, cfg, paths)
-        return run_stages(executors, executor, cfg)
-    with output_to(log) as terminal:
-        executors = build_executors(stages, executor, cfg, paths)
-        if not blocking:
-            return run_stages(executors, executor, cfg, terminal)
-        with StageProgress(stages, paths, terminal):
-            return run_stages(executors, executor, cfg, terminal)
+        # verbose: datatrove's own lines interleave with ours, so stage lines are written once, not updated in place
+        progress = StageProgress(stages, paths, terminal, live=False if verbose else None)
+        with progress if blocking else nullcontext():
+            finished = run_stages(executors, executor, cfg, terminal)
+        return finished, slurm_job_ids(executors)
 
 
 if __name__ == "__main__":
