@@ -209,3 +209,17 @@ def test_humaneval_and_mbpp_layouts_are_recognised():
     mbpp = {"task_id": 1, "text": "Write a function.", "code": "def g(): pass", "test_list": []}
     assert item_texts(humaneval) == ["def f(x):", "    return x"]
     assert item_texts(mbpp) == ["Write a function.", "def g(): pass"]
+
+
+def test_the_demo_benchmark_removes_only_the_sample_page_it_restates():
+    """The finemath demo's benchmark (items the project wrote) matches one of the project's own sample pages."""
+    from curate.blocks.math_extract import MathHtmlExtractor
+    from curate.sample import math_pages
+
+    decont = Decontaminator({"demo": "sample/benchmark_items.jsonl"})
+    removed = []
+    for page in math_pages():
+        doc = Document(text=MathHtmlExtractor().extract(page["html"]), id=page["id"])
+        if decont.filter(doc) is not True:
+            removed.append((page["id"], doc.metadata["contamination"]["item"]))
+    assert removed == [("mjs-completing-square", "demo-square")]
