@@ -124,7 +124,8 @@ class StageProgress:
             rate = "done in an earlier run"
         else:
             docs = stage_documents(logs)
-            rate = f"{docs / max(elapsed, 1e-3):,.0f} docs/s" if docs else "- docs/s"
+            per_second = docs / max(elapsed, 1e-3) if docs else None
+            rate = "- docs/s" if per_second is None else f"{per_second:,.{0 if per_second >= 10 else 1}f} docs/s"
         position = f"stage {index + 1}/{len(self.stages)} {stage.name}"
         return f"{position}: {done}/{stage.tasks} tasks, {rate}, {_elapsed(elapsed)}"
 
