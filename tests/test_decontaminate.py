@@ -7,6 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 from datatrove.data import Document
 from datatrove.pipeline.writers import JsonlWriter
+from hf_cache import COMMIT, stage_dataset_rows
+from huggingface_hub import constants
 
 from curate.blocks.decontaminate import Decontaminator, item_texts, lcs_length, normalize_tokens
 
@@ -175,5 +177,49 @@ def test_unknown_layout_and_format_are_clear_errors(tmp_path):
     odd.write_text(json.dumps({"prompt": "x"}) + "\n")
     with pytest.raises(ValueError, match="layout"):
         Decontaminator({"odd": str(odd)}).filter(Document(text="x", id="1"))
+    (tmp_path / "bench.txt").write_text("a question\n")
     with pytest.raises(ValueError, match="unsupported"):
         Decontaminator([str(tmp_path / "bench.txt")]).load()
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        Decontaminator([str(tmp_path / "absent.jsonl")]).load()
+
+
+def test_hub_benchmarks_are_read_from_the_hf_cache_and_named_when_missing(tmp_path, monkeypatch):
+    """A STAND-IN GSM8K test file staged under openai/gsm8k in an HF cache (tests/hf_cache.py); no download."""
+    question = "Natalia sold clips to forty eight of her friends in April and then she sold half as many in May"
+    rows = [{"question": question, "answer": "72"}]
+    stage_dataset_rows(tmp_path, "openai/gsm8k", "main/test-00000-of-00001.parquet", rows)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    decont = Decontaminator({"gsm8k": "hf://datasets/openai/gsm8k/main/test-*.parquet"})
+    (asset,) = decont.required_assets()
+    assert asset.locate() == tmp_path / "hub" / "datasets--openai--gsm8k" / "snapshots" / COMMIT / "main"
+    doc = Document(text=f"Homework help. {question}. Show your work.", id="1")
+    assert decont.filter(doc) == (False, "contaminated")
+    assert doc.metadata["contamination"]["benchmark"] == "gsm8k"
+    missing = Decontaminator({"mmlu": "hf://datasets/cais/mmlu/all/test-*.parquet"})
+    assert missing.required_assets()[0].locate() is None
+    with pytest.raises(
+        FileNotFoundError, match=r"'hf://datasets/cais/mmlu/all/test-\*.parquet' is not in the Hugging"
+    ):
+        missing.load()
+
+
+def test_humaneval_and_mbpp_layouts_are_recognised():
+    humaneval = {"task_id": "HumanEval/0", "prompt": "def f(x):", "canonical_solution": "    return x", "test": ""}
+    mbpp = {"task_id": 1, "text": "Write a function.", "code": "def g(): pass", "test_list": []}
+    assert item_texts(humaneval) == ["def f(x):", "    return x"]
+    assert item_texts(mbpp) == ["Write a function.", "def g(): pass"]
+
+
+def test_the_demo_benchmark_removes_only_the_sample_page_it_restates():
+    """The finemath demo's benchmark (items the project wrote) matches one of the project's own sample pages."""
+    from curate.blocks.math_extract import MathHtmlExtractor
+    from curate.sample import math_pages
+
+    decont = Decontaminator({"demo": "sample/benchmark_items.jsonl"})
+    removed = []
+    for page in math_pages():
+        doc = Document(text=MathHtmlExtractor().extract(page["html"]), id=page["id"])
+        if decont.filter(doc) is not True:
+            removed.append((page["id"], doc.metadata["contamination"]["item"]))
+    assert removed == [("mjs-completing-square", "demo-square")]

@@ -22,9 +22,7 @@ from curate.recipes.finemath import FINEMATH_COLUMNS
 
 
 def test_published_defaults(tmp_path):
-    cfg = load_recipe_config(
-        "finemath", ["offline=false", f"input={tmp_path}", "decontamination.benchmarks={gsm8k: x.jsonl}"]
-    )
+    cfg = load_recipe_config("finemath", ["offline=false", f"input={tmp_path}"])
     stages = build_stages(cfg, RunPaths(str(tmp_path), str(tmp_path / "logs")))
     steps = {type(s): s for stage in stages for s in stage.pipeline}
     by_name = {stage.name: stage for stage in stages}
@@ -35,6 +33,13 @@ def test_published_defaults(tmp_path):
     assert by_name["count_math_domains"].pipeline[-1].min_score == 2
     decont = steps[Decontaminator]
     assert (decont.ngram_size, decont.lcs_threshold) == (13, 0.6)
+    # on by default, against the published test sets of GSM8K, MATH, MMLU and ARC (docs/recipes.md cites the ids)
+    assert decont.benchmarks == {
+        "gsm8k": "hf://datasets/openai/gsm8k/main/test-*.parquet",
+        "math": "hf://datasets/EleutherAI/hendrycks_math/*/test-*.parquet",
+        "mmlu": "hf://datasets/cais/mmlu/all/test-*.parquet",
+        "arc": "hf://datasets/allenai/ai2_arc/ARC-*/test-*.parquet",
+    }
     thresholds = [s.threshold for s in by_name["score_and_select"].pipeline if isinstance(s, ScoreThreshold)]
     assert thresholds == [3, 4]
     assert steps[EduClassifierScorer].model == "HuggingFaceTB/finemath-classifier"

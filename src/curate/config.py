@@ -1,13 +1,16 @@
 """Recipe configuration: ``pipelines/<recipe>.yaml`` plus ``--set key=value`` overrides with type checks."""
 
 import copy
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-PIPELINES_DIR = Path(__file__).resolve().parents[2] / "pipelines"
+from curate.assets import package_data
+
+PIPELINES_DIR = package_data("pipelines")  # the top-level pipelines/ folder, installed as curate.pipelines
 DEMO_INPUT = "demo"
 
 
@@ -39,14 +42,23 @@ class RecipeConfig:
         return copy.deepcopy(self[dotted])
 
 
-def available_recipes(pipelines_dir: Path = PIPELINES_DIR) -> list[str]:
-    return sorted(p.stem for p in pipelines_dir.glob("*.yaml"))
+def available_recipes(pipelines_dir: Path | None = None) -> list[str]:
+    """The recipes: YAML files of ``pipelines/`` that have a ``curate.recipes`` module to build them."""
+    pipelines_dir = pipelines_dir or PIPELINES_DIR
+    return sorted(p.stem for p in pipelines_dir.glob("*.yaml") if importlib.util.find_spec(f"curate.recipes.{p.stem}"))
 
 
-def load_recipe_config(recipe: str, overrides: list[str] = (), pipelines_dir: Path = PIPELINES_DIR) -> RecipeConfig:
-    """Read ``pipelines/<recipe>.yaml`` and apply ``key=value`` overrides (dotted keys reach nested values)."""
+def load_recipe_config(
+    recipe: str, overrides: list[str] = (), pipelines_dir: Path | None = None, demo_settings: bool = True
+) -> RecipeConfig:
+    """Read ``pipelines/<recipe>.yaml`` and apply ``key=value`` overrides (dotted keys reach nested values).
+
+    With the demo input, the recipe's ``demo:`` section adapts a few settings to the small sample, unless
+    ``demo_settings`` is False or a setting is given explicitly.
+    """
+    pipelines_dir = pipelines_dir or PIPELINES_DIR
     path = pipelines_dir / f"{recipe}.yaml"
-    if not path.is_file():
+    if recipe not in available_recipes(pipelines_dir):
         known = ", ".join(available_recipes(pipelines_dir)) or "none"
         raise ConfigError(f"unknown recipe {recipe!r} (known: {known})")
     params = yaml.safe_load(path.read_text()) or {}
@@ -58,7 +70,7 @@ def load_recipe_config(recipe: str, overrides: list[str] = (), pipelines_dir: Pa
             raise ConfigError(f"--set expects key=value, got {override!r}")
         set_value(params, key.strip(), raw, recipe)
         given.add(key.strip())
-    if params.get("input") == DEMO_INPUT:
+    if params.get("input") == DEMO_INPUT and demo_settings:
         # the built-in sample is small: a recipe's `demo:` section adapts a few settings, unless set explicitly
         for key, value in demo_params.items():
             if key not in given:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, TextIO
 
 from datatrove.executor import LocalPipelineExecutor, SlurmPipelineExecutor
 from datatrove.executor.base import PipelineExecutor
@@ -16,10 +17,26 @@ from curate.config import ConfigError, RecipeConfig
 from curate.recipes import RunPaths, Stage
 
 EXECUTORS = ("local", "slurm", "ray")
+# the settings of each executor's config section that size a task (the others say where and how to run)
+RESOURCE_KEYS = {
+    "local": (),
+    "slurm": ("partition", "time", "cpus_per_task", "mem_per_cpu_gb", "qos", "sbatch_args"),
+    "ray": ("cpus_per_task", "mem_per_cpu_gb"),
+}
 
 
 class StageFailedError(RuntimeError):
     """A stage has tasks that did not complete; downstream stages were not run."""
+
+
+def stage_resources(stage: Stage, kind: str, cfg: RecipeConfig) -> dict[str, Any]:
+    """What ``kind`` gives each task of ``stage``: the executor's config section, overridden by ``Stage.resources``."""
+    if kind not in EXECUTORS:
+        raise ConfigError(f"unknown executor {kind!r} (known: {', '.join(EXECUTORS)})")
+    section = cfg.section(kind) if RESOURCE_KEYS[kind] else {}
+    resources = {key: section[key] for key in RESOURCE_KEYS[kind]}
+    resources.update({key: value for key, value in stage.resources.items() if key in resources})
+    return {"tasks": stage.tasks, "workers": stage.workers, **resources}
 
 
 def build_executors(stages: list[Stage], kind: str, cfg: RecipeConfig, paths: RunPaths) -> list[PipelineExecutor]:
@@ -27,48 +44,35 @@ def build_executors(stages: list[Stage], kind: str, cfg: RecipeConfig, paths: Ru
     for stage in stages:
         previous = executors[-1] if executors else None
         logging_dir = paths.stage_logs(stage.name)
+        res = stage_resources(stage, kind, cfg)
+        common = {"tasks": stage.tasks, "workers": stage.workers, "logging_dir": logging_dir, "depends": previous}
         if kind == "local":
-            executor = LocalPipelineExecutor(
-                stage.pipeline, tasks=stage.tasks, workers=stage.workers, logging_dir=logging_dir, depends=previous
-            )
+            executor = LocalPipelineExecutor(stage.pipeline, **common)
         elif kind == "slurm":
-            slurm = cfg.section("slurm")
             executor = SlurmPipelineExecutor(
                 stage.pipeline,
-                tasks=stage.tasks,
-                workers=stage.workers,
-                time=slurm["time"],
-                partition=slurm["partition"],
-                cpus_per_task=stage.resources.get("cpus_per_task", slurm["cpus_per_task"]),
-                mem_per_cpu_gb=slurm["mem_per_cpu_gb"],
-                qos=slurm["qos"],
-                venv_path=slurm["venv_path"] or _current_venv_activate(),
-                sbatch_args=slurm["sbatch_args"] or None,
+                time=res["time"],
+                partition=res["partition"],
+                cpus_per_task=res["cpus_per_task"],
+                mem_per_cpu_gb=res["mem_per_cpu_gb"],
+                qos=res["qos"],
+                venv_path=cfg["slurm.venv_path"] or _current_venv_activate(),
+                sbatch_args=res["sbatch_args"] or None,
                 job_name=f"curate_{cfg.recipe}_{stage.name}",
-                logging_dir=logging_dir,
                 slurm_logs_folder=f"{paths.logs}/slurm/{stage.name}",
-                depends=previous,
-            )
-        elif kind == "ray":
-            from datatrove.executor.ray import RayPipelineExecutor
-
-            ray_cfg = cfg.section("ray")
-            executor = RayPipelineExecutor(
-                stage.pipeline,
-                tasks=stage.tasks,
-                workers=stage.workers,
-                logging_dir=logging_dir,
-                depends=previous,
-                cpus_per_task=stage.resources.get("cpus_per_task", ray_cfg["cpus_per_task"]),
-                mem_per_cpu_gb=ray_cfg["mem_per_cpu_gb"],
+                **common,
             )
         else:
-            raise ConfigError(f"unknown executor {kind!r} (known: {', '.join(EXECUTORS)})")
+            from datatrove.executor.ray import RayPipelineExecutor
+
+            executor = RayPipelineExecutor(
+                stage.pipeline, cpus_per_task=res["cpus_per_task"], mem_per_cpu_gb=res["mem_per_cpu_gb"], **common
+            )
         executors.append(executor)
     return executors
 
 
-def run_stages(executors: list[PipelineExecutor], kind: str, cfg: RecipeConfig) -> bool:
+def run_stages(executors: list[PipelineExecutor], kind: str, cfg: RecipeConfig, terminal: TextIO = sys.stderr) -> bool:
     """Run the chain, or several independent chains (``build_executors`` outputs joined: all are submitted at once
     on Slurm). Returns True when every stage finished here (always for local/ray, with ``wait`` on Slurm)."""
     if kind == "ray":
@@ -84,14 +88,19 @@ def run_stages(executors: list[PipelineExecutor], kind: str, cfg: RecipeConfig) 
         check_complete(executors)
         raise StageFailedError(f"a task failed: {e!r}") from e
     if kind == "slurm":
-        job_ids = [str(e.job_id) for e in executors if e.job_id not in (None, -1)]
+        job_ids = slurm_job_ids(executors)
         if job_ids:
-            print(f"submitted Slurm jobs {', '.join(job_ids)}", file=sys.stderr)
+            print(f"submitted Slurm jobs {', '.join(job_ids)}", file=terminal, flush=True)
         if not cfg["slurm.wait"]:
             return False
         wait_for_slurm_jobs(job_ids)
     check_complete(executors)
     return True
+
+
+def slurm_job_ids(executors: list[PipelineExecutor]) -> list[str]:
+    """The ids of the Slurm jobs submitted for the stages (none for other executors)."""
+    return [str(e.job_id) for e in executors if getattr(e, "job_id", None) not in (None, -1)]
 
 
 def check_complete(executors: list[PipelineExecutor]) -> None:

@@ -20,7 +20,9 @@ from pathlib import Path
 
 import yaml
 
-CLASSIFIERS_DIR = Path(__file__).resolve().parents[3] / "classifiers"
+from curate.assets import package_data
+
+CLASSIFIERS_DIR = package_data("classifiers")  # the top-level classifiers/ folder, installed as curate.classifiers
 
 # name -> prompt file under classifiers/
 NAMED_PROMPTS = {

@@ -1,5 +1,8 @@
 """Benchmark decontamination (FineMath: GSM8K, MATH, MMLU, ARC): 13-gram match, then an LCS-overlap ratio >= 0.6.
 
+Benchmarks are local files (JSONL, Parquet, CSV) or the files of a Hub dataset, ``hf://datasets/<id>/<glob>``,
+read from the Hugging Face cache (``curate fetch`` puts them there; a task never downloads).
+
 A document that shares at least one normalised 13-gram with a benchmark item is compared with that item: the
 token-level longest common subsequence between the item and the matching region of the document, divided by the
 item's length. At or above the threshold the document is removed (reason ``contaminated``) and the excluded copy
@@ -18,6 +21,8 @@ from datatrove.data import Document
 from datatrove.io import open_file
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
+
+from curate.assets import Asset, HubDatasetFiles, MissingAssetError, file_asset
 
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
 
@@ -67,20 +72,34 @@ def item_texts(row: Mapping, text_fields: tuple[str, ...] | None = None) -> list
 
     ``text_fields`` given: each of those fields. Otherwise detected: MATH ``problem``/``solution`` (two texts),
     MMLU/ARC ``question`` + ``choices`` (one text: the question followed by the choice texts, ARC's
-    ``choices.text``), GSM8K ``question``/``answer`` (two texts).
+    ``choices.text``), GSM8K ``question``/``answer`` (two texts), HumanEval ``prompt``/``canonical_solution`` and
+    MBPP ``text``/``code`` (two texts each).
     """
     if text_fields:
         return [str(row[f]) for f in text_fields if row.get(f) is not None]
-    if "problem" in row and "solution" in row:
-        return [str(row["problem"]), str(row["solution"])]
+    for first, second in (("problem", "solution"), ("prompt", "canonical_solution"), ("text", "code")):
+        if first in row and second in row:
+            return [str(row[first]), str(row[second])]
     if "question" in row and "choices" in row:
         return [" ".join([str(row["question"]), *_choices_text(row["choices"])])]
     if "question" in row and "answer" in row:
         return [str(row["question"]), str(row["answer"])]
     raise ValueError(
         f"cannot tell the benchmark layout from columns {sorted(row)}: expected problem/solution (MATH), "
-        "question/choices (MMLU, ARC) or question/answer (GSM8K); pass text_fields=..."
+        "question/choices (MMLU, ARC), question/answer (GSM8K), prompt/canonical_solution (HumanEval) or text/code "
+        "(MBPP); pass text_fields=..."
     )
+
+
+def benchmark_files(ref: str) -> list[str]:
+    """The files of one benchmark: a local path, or the cached files of ``hf://datasets/<id>/<glob>``."""
+    asset = file_asset(ref)
+    if not isinstance(asset, HubDatasetFiles):
+        return [str(asset.require())]
+    files = asset.files()
+    if not files:
+        raise MissingAssetError(f"benchmark {ref!r} is {asset.missing_reason()}")
+    return [str(f) for f in files]
 
 
 def read_benchmark_rows(path: str) -> Iterable[dict]:
@@ -117,8 +136,8 @@ class Decontaminator(BaseFilter):
     """Remove documents that contain a benchmark item: a shared n-gram, then LCS(item, region) / len(item).
 
     Args:
-        benchmarks: ``{name: path}`` of benchmark files (or a list of paths, named by file stem); layouts
-            are detected from the columns (see :func:`item_texts`)
+        benchmarks: ``{name: file}`` of benchmarks (or a list, named by file stem): local files or Hub dataset
+            files ``hf://datasets/<id>/<glob>``; layouts are detected from the columns (see :func:`item_texts`)
         ngram_size: n-gram length for the candidate match (FineMath: 13)
         lcs_threshold: remove at or above this LCS ratio (FineMath: 0.6)
         text_fields: index these fields instead of detecting the layout
@@ -145,13 +164,26 @@ class Decontaminator(BaseFilter):
         self.lcs_threshold = lcs_threshold
         self.text_fields = tuple(text_fields) if text_fields else None
         self._texts: list[BenchmarkText] | None = None
-        self._index: dict[tuple[str, ...], list[int]] = {}
+        # hash of an n-gram -> texts holding it: a collision only adds a candidate, which the LCS check rejects
+        self._index: dict[int, list[int]] = {}
+
+    def required_assets(self) -> list[Asset]:
+        return [file_asset(ref) for ref in self.benchmarks.values()]
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_texts"], state["_index"] = None, {}  # n-gram hashes are only valid in the process that made them
+        return state
+
+    def rows(self, ref: str) -> Iterable[dict]:
+        for path in benchmark_files(ref):
+            yield from read_benchmark_rows(path)
 
     def load(self) -> None:
         """Read the benchmark files and index their n-grams (done once, on the first document)."""
         texts, index = [], {}
-        for name, path in self.benchmarks.items():
-            for number, row in enumerate(read_benchmark_rows(path)):
+        for name, ref in self.benchmarks.items():
+            for number, row in enumerate(self.rows(ref)):
                 item = row["id"] if isinstance(row.get("id"), int | str) else number
                 for text in item_texts(row, self.text_fields):
                     tokens = tuple(normalize_tokens(text))
@@ -159,7 +191,8 @@ class Decontaminator(BaseFilter):
                         self.stat_update("benchmark_text_too_short")  # no n-gram of the recipe's size to match
                         continue
                     texts.append(BenchmarkText(name, item, tokens))
-                    for gram in {tokens[i : i + self.ngram_size] for i in range(len(tokens) - self.ngram_size + 1)}:
+                    n = self.ngram_size
+                    for gram in {hash(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}:
                         index.setdefault(gram, []).append(len(texts) - 1)
         self._texts, self._index = texts, index
 
@@ -171,7 +204,7 @@ class Decontaminator(BaseFilter):
         n = self.ngram_size
         positions: dict[int, list[int]] = {}
         for i in range(len(tokens) - n + 1):
-            for text_id in self._index.get(tuple(tokens[i : i + n]), ()):
+            for text_id in self._index.get(hash(tuple(tokens[i : i + n])), ()):
                 positions.setdefault(text_id, []).append(i)
         best = None
         for text_id, starts in positions.items():

@@ -1,27 +1,25 @@
-"""fastText language identification with a model file that may live on local disk."""
+"""fastText language identification with the model read from the caches or a local file, never downloaded."""
 
 from datatrove.pipeline.filters import LanguageFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 from datatrove.utils.lid import FT176LID
 
-from curate.assets import resolve
-
-PUBLISHED_LID_MODEL = "lid.176.bin"
+from curate.assets import PUBLISHED_LID_MODEL, Asset, model_asset
 
 
 class LocalFastTextLID(FT176LID):
-    """datatrove's lid.176 predictor, loading the model from a given path instead of downloading it."""
+    """datatrove's lid.176 predictor, loading its model from a local path or the cache instead of downloading it."""
 
-    def __init__(self, model_path: str, languages: list[str] | None = None, k: int = -1) -> None:
+    def __init__(self, model_ref: str, languages: list[str] | None = None, k: int = -1) -> None:
         super().__init__(languages, k)
-        self.model_path = model_path
+        self.model_ref = model_ref
 
     @property
     def model(self):
         if self._model is None:
             from fasttext.FastText import _FastText
 
-            self._model = _FastText(self.model_path)
+            self._model = _FastText(str(model_asset(self.model_ref, "language ID model").require()))
         return self._model
 
 
@@ -31,8 +29,9 @@ class FastTextLanguageFilter(LanguageFilter):
     Args:
         languages: languages to keep (FineWeb: English only; datatrove's default of all languages is not the recipe)
         language_threshold: minimum score of the top language
-        model: "lid.176.bin" for the published model (datatrove downloads it once), a local path to a
-            lid.176 .bin/.ftz file, or a ``bundled:`` reference such as ``bundled:lid.176.ftz``
+        model: "lid.176.bin" for the published model, read from datatrove's cache in ``HF_HOME`` (``curate fetch``
+            puts it there), a local path to a lid.176 .bin/.ftz file, or a ``bundled:`` reference such as
+            ``bundled:lid.176.ftz``
         exclusion_writer: where removed documents go
     """
 
@@ -51,5 +50,7 @@ class FastTextLanguageFilter(LanguageFilter):
             exclusion_writer=exclusion_writer,
         )
         self.model_ref = model
-        if model != PUBLISHED_LID_MODEL:
-            self.model = LocalFastTextLID(resolve(model), self.languages)
+        self.model = LocalFastTextLID(model, self.languages)
+
+    def required_assets(self) -> list[Asset]:
+        return [model_asset(self.model_ref, "language ID model")]

@@ -4,7 +4,8 @@ import numpy as np
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
-from curate.classify.models import DEFAULT_MODEL, Regressor, check_precision, load_regressor
+from curate.assets import Asset
+from curate.classify.models import DEFAULT_MODEL, Regressor, check_precision, classifier_assets, load_regressor
 from curate.classify.scores import int_scores
 
 
@@ -83,6 +84,10 @@ class EduClassifierScorer(PipelineStep):
         self.model_key = model_key
         self.keep_unscored = keep_unscored
         self._loaded: dict[str, Regressor] = {}  # reference -> loaded model
+
+    def required_assets(self) -> list[Asset]:
+        refs = [self.model] if self.group_key is None else dict.fromkeys(self.model.values())
+        return [asset for ref in refs for asset in classifier_assets(ref)]  # groups sharing a model share its assets
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

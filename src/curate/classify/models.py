@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from curate.assets import resolve
+from curate.assets import Asset, is_hub_id, local_model_path, model_asset
 
 DEFAULT_MODEL = "HuggingFaceFW/fineweb-edu-classifier"
 HEAD_CONFIG = "curate_head.json"
@@ -59,8 +59,11 @@ def load_regressor(
         batch_size: texts per forward pass.
         trust_remote_code: allow custom modelling code from the Hub (off by default).
         precision: Hugging Face models: "auto" (bf16 on CUDA, fp32 on CPU), "bf16", "fp32" or "int8" (CPU).
+
+    A Hub id is read from the Hugging Face cache only (``curate fetch`` or ``hf download`` puts it there): loading
+    never downloads, so thousands of tasks never hit the Hub. A missing one raises MissingAssetError.
     """
-    path = Path(resolve(ref))
+    path = Path(local_model_path(ref))
     if path.is_dir() and (path / HEAD_CONFIG).is_file():
         config = json.loads((path / HEAD_CONFIG).read_text())
         kind = config.get("kind")
@@ -73,14 +76,28 @@ def load_regressor(
         if path.suffix in (".bin", ".ftz"):
             return FastTextRegressor(path)
         raise ValueError(f"{path}: a model file must be a fastText .bin/.ftz; other kinds are folders or Hub ids")
-    return HFSequenceRegressor(
-        str(path) if path.exists() else ref,
+    regressor = HFSequenceRegressor(
+        str(path),
         max_length=max_length,
         device=device,
         batch_size=batch_size,
         trust_remote_code=trust_remote_code,
         precision=precision,
     )
+    if is_hub_id(ref):
+        regressor.name = ref  # scores name the published model, not the cache folder
+    return regressor
+
+
+def classifier_assets(ref: str) -> list[Asset]:
+    """What loading the classifier ``ref`` needs: the model, plus the sentence encoder of a curate head."""
+    asset = model_asset(ref)
+    path = asset.locate()
+    if path is not None and (path / HEAD_CONFIG).is_file():
+        encoder = json.loads((path / HEAD_CONFIG).read_text()).get("encoder")
+        if encoder:
+            return [asset, model_asset(encoder, "sentence encoder")]
+    return [asset]
 
 
 def resolve_device(device: str) -> str:
@@ -328,7 +345,7 @@ def load_sentence_encoder(ref: str, *, device: str = "auto"):
     device = resolve_device(device)
     if device == "cpu":
         limit_cpu_threads()
-    return SentenceTransformer(resolve(ref), device=device)
+    return SentenceTransformer(local_model_path(ref, "sentence encoder"), device=device)
 
 
 def embedding_dimension(encoder) -> int:

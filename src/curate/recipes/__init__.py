@@ -3,7 +3,6 @@
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from datatrove.pipeline.base import PipelineStep
@@ -64,12 +63,3 @@ def step(cls: Callable[..., PipelineStep], **params: Any) -> PipelineStep:
 def build_stages(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
     module = importlib.import_module(f"curate.recipes.{cfg.recipe}")
     return module.build(cfg, paths)
-
-
-def resolve_project_path(ref: str) -> str:
-    """A relative path that does not exist from the working directory is taken from the project root."""
-    if ref and not Path(ref).is_absolute() and not Path(ref).exists():
-        candidate = Path(__file__).resolve().parents[3] / ref
-        if candidate.exists():
-            return str(candidate)
-    return ref

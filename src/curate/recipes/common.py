@@ -2,14 +2,15 @@
 
 from collections.abc import Callable
 
+from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.dedup import MinhashDedupCluster, MinhashDedupSignature
 from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
-from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 from datatrove.utils.hashing import HashConfig
 
+from curate.blocks.intermediate import StageOutputReader
 from curate.config import DEMO_INPUT, ConfigError, RecipeConfig
-from curate.recipes import RunPaths, Stage, resolve_project_path, step
+from curate.recipes import RunPaths, Stage, step
 
 
 def is_offline(cfg: RecipeConfig) -> bool:
@@ -24,8 +25,7 @@ def is_offline(cfg: RecipeConfig) -> bool:
 
 def model_ref(cfg: RecipeConfig, key: str):
     """The model configured at ``key``, or ``offline_models.<key with _ for .>`` when the run is offline."""
-    ref = cfg["offline_models"][key.replace(".", "_")] if is_offline(cfg) else cfg[key]
-    return resolve_project_path(ref) if isinstance(ref, str) else ref
+    return cfg["offline_models"][key.replace(".", "_")] if is_offline(cfg) else cfg[key]
 
 
 def exclusion_writer(cfg: RecipeConfig, paths: RunPaths) -> Callable[[str], JsonlWriter | None]:
@@ -37,6 +37,24 @@ def exclusion_writer(cfg: RecipeConfig, paths: RunPaths) -> Callable[[str], Json
         return JsonlWriter(paths.removed(step_name))
 
     return removed
+
+
+def decontamination(cfg: RecipeConfig, removed: Callable[[str], JsonlWriter | None]) -> list[PipelineStep]:
+    """The ``decontamination:`` section as a step (none when its ``benchmarks`` are empty)."""
+    from curate.blocks.decontaminate import Decontaminator
+
+    decont = cfg.section("decontamination")
+    if not decont["benchmarks"]:
+        return []
+    return [
+        step(
+            Decontaminator,
+            benchmarks=decont["benchmarks"],
+            ngram_size=decont["ngram_size"],
+            lcs_threshold=decont["lcs_threshold"],
+            exclusion_writer=removed("decontamination"),
+        )
+    ]
 
 
 def warc_reader(cfg: RecipeConfig, demo_sample: str = "web"):
@@ -82,7 +100,7 @@ def minhash_stages(cfg: RecipeConfig, documents: str, work: str) -> list[Stage]:
         Stage(
             "minhash_signatures",
             [
-                step(JsonlReader, data_folder=documents),
+                step(StageOutputReader, data_folder=documents),
                 step(MinhashDedupSignature, output_folder=f"{work}/signatures", config=config),
             ],
             tasks,

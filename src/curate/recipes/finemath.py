@@ -7,22 +7,20 @@ Llama-3.1-70B and trained its classifiers first, see docs/annotation.md for that
 
 import pyarrow as pa
 from datatrove.pipeline.dedup import MinhashDedupFilter
-from datatrove.pipeline.readers import JsonlReader
-from datatrove.pipeline.tokens import TokensCounter
 from datatrove.pipeline.writers import JsonlWriter
 
-from curate.assets import resolve
-from curate.blocks.decontaminate import Decontaminator
 from curate.blocks.domains import DomainFilter, DomainScoreCounter, SelectDomains
 from curate.blocks.fields import DerivedFields
+from curate.blocks.intermediate import StageOutputReader
 from curate.blocks.language import FastTextLanguageFilter
 from curate.blocks.math_extract import MathHtmlExtractor
 from curate.blocks.scorer import EduClassifierScorer
 from curate.blocks.threshold import ScoreThreshold
+from curate.blocks.tokens import OfflineTokensCounter
 from curate.blocks.writers import SCORE_COLUMNS, FlatParquetWriter
 from curate.config import RecipeConfig
 from curate.recipes import RunPaths, Stage, step
-from curate.recipes.common import exclusion_writer, minhash_stages, model_ref, warc_reader
+from curate.recipes.common import decontamination, exclusion_writer, minhash_stages, model_ref, warc_reader
 
 # The FineMath Hub columns (dataset card), in its order.
 FINEMATH_COLUMNS: dict[str, pa.DataType] = {
@@ -111,22 +109,12 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
         workers,
     )
     select = [
-        step(JsonlReader, data_folder=math_pages),
+        step(StageOutputReader, data_folder=math_pages),
         step(MinhashDedupFilter, input_folder=f"{minhash}/remove_ids", exclusion_writer=removed("minhash")),
     ]
-    decont = cfg.section("decontamination")
-    if decont["benchmarks"]:
-        select.append(
-            step(
-                Decontaminator,
-                benchmarks=decont["benchmarks"],
-                ngram_size=decont["ngram_size"],
-                lcs_threshold=decont["lcs_threshold"],
-                exclusion_writer=removed("decontamination"),
-            )
-        )
+    select += decontamination(cfg, removed)
     select += [
-        step(TokensCounter, tokenizer_name_or_path=resolve(model_ref(cfg, "tokenizer"))),
+        step(OfflineTokensCounter, tokenizer_name_or_path=model_ref(cfg, "tokenizer")),
         step(
             EduClassifierScorer,
             model=model_ref(cfg, "classifier"),

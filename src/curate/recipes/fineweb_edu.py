@@ -13,19 +13,18 @@ from datatrove.pipeline.filters import (
     GopherRepetitionFilter,
 )
 from datatrove.pipeline.formatters import PIIFormatter
-from datatrove.pipeline.readers import JsonlReader
-from datatrove.pipeline.tokens import TokensCounter
 from datatrove.pipeline.writers import JsonlWriter
 
-from curate.assets import resolve
+from curate.blocks.intermediate import StageOutputReader
 from curate.blocks.language import FastTextLanguageFilter
 from curate.blocks.scorer import EduClassifierScorer
 from curate.blocks.threshold import ScoreThreshold
+from curate.blocks.tokens import OfflineTokensCounter
 from curate.blocks.urls import OfflineURLFilter
 from curate.blocks.writers import FINEWEB_COLUMNS, SCORE_COLUMNS, FlatParquetWriter
 from curate.config import RecipeConfig
 from curate.recipes import RunPaths, Stage, step
-from curate.recipes.common import exclusion_writer, minhash_stages, model_ref, warc_reader
+from curate.recipes.common import decontamination, exclusion_writer, minhash_stages, model_ref, warc_reader
 
 
 def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
@@ -62,10 +61,11 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
     select = Stage(
         "score_and_select",
         [
-            step(JsonlReader, data_folder=filtered),
+            step(StageOutputReader, data_folder=filtered),
             step(MinhashDedupFilter, input_folder=f"{minhash}/remove_ids", exclusion_writer=removed("minhash")),
+            *decontamination(cfg, removed),
             step(PIIFormatter, **cfg.section("pii")),
-            step(TokensCounter, tokenizer_name_or_path=resolve(model_ref(cfg, "tokenizer"))),
+            step(OfflineTokensCounter, tokenizer_name_or_path=model_ref(cfg, "tokenizer")),
             step(
                 EduClassifierScorer,
                 model=model_ref(cfg, "edu_classifier"),

@@ -22,7 +22,7 @@ from curate.blocks.writers import SCORE_COLUMNS, FlatParquetWriter
 from curate.config import ConfigError, RecipeConfig
 from curate.languages import classifier_models
 from curate.recipes import RunPaths, Stage, step
-from curate.recipes.common import DEMO_INPUT, exclusion_writer, model_ref
+from curate.recipes.common import DEMO_INPUT, decontamination, exclusion_writer, model_ref
 
 # The Stack-Edu Hub columns (dataset card); ``id`` holds the blob_id, written as ``blob_id``.
 STACK_EDU_COLUMNS: dict[str, pa.DataType] = {
@@ -49,6 +49,7 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
     if cfg["fetch_content"]:
         pipeline.append(step(SoftwareHeritageContentFetcher, base_url=cfg["content_base_url"]))
     pipeline += code_filters(cfg, removed)
+    pipeline += decontamination(cfg, removed)
     pipeline += [
         step(
             EduClassifierScorer,

@@ -1,0 +1,1 @@
+"""Prompts, label scales, classifier cards and the demo classifiers, shipped in curate as ``curate.classifiers``."""

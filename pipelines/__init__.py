@@ -1,0 +1,1 @@
+"""The recipe files (one YAML per recipe, plus mixtures/), shipped inside curate as ``curate.pipelines``."""
