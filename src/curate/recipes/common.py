@@ -1,7 +1,9 @@
 """Pieces every recipe shares: model choice (published or offline), exclusion writers, WARC input."""
 
+import importlib
 from collections.abc import Callable
 
+from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.dedup import MinhashDedupCluster, MinhashDedupSignature
 from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
 from datatrove.pipeline.readers import JsonlReader
@@ -37,6 +39,12 @@ def exclusion_writer(cfg: RecipeConfig, paths: RunPaths) -> Callable[[str], Json
         return JsonlWriter(paths.removed(step_name))
 
     return removed
+
+
+def extraction_steps(cfg: RecipeConfig) -> list[PipelineStep]:
+    """The reader and extractor that turn the recipe's ``input`` into the text its classifier scores (each recipe
+    says which); ``curate.annotate`` reads through the same steps, so the LLM judges that very text."""
+    return importlib.import_module(f"curate.recipes.{cfg.recipe}").extraction_steps(cfg)
 
 
 def warc_reader(cfg: RecipeConfig, demo_sample: str = "web"):
