@@ -32,3 +32,16 @@ def short_prompt(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("prompt") / "short_prompt.md"
     path.write_text(SHORT_PROMPT)
     return path
+
+
+@pytest.fixture(scope="session")
+def local_logprob_scores(pages, short_prompt) -> dict[str, float]:
+    """Logprobs-mode scores of the transformers backend on the same model folder, short prompt and first 4 pages:
+    what vLLM, offline or served, must reproduce."""
+    from datatrove.data import Document
+
+    from curate.annotate import LLMAnnotator, LocalBackend, load_prompt
+
+    docs = [Document(text=page["text"], id=page["id"]) for page in pages[:4]]
+    annotator = LLMAnnotator(LocalBackend(MODEL), load_prompt(short_prompt), mode="logprobs")
+    return {doc.id: doc.metadata["score"] for doc in annotator.run(docs)}

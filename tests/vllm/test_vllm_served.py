@@ -21,7 +21,7 @@ import pytest
 from datatrove.data import Document
 from vllm_shared import MODEL, SERVER_ENGINE_ARGS, write_jsonl
 
-from curate.annotate import LLMAnnotator, LocalBackend, OpenAICompatibleBackend, load_prompt, read_annotations
+from curate.annotate import LLMAnnotator, OpenAICompatibleBackend, load_prompt, read_annotations
 from curate.annotate.__main__ import main as annotate_main
 
 pytest.importorskip("vllm", reason="needs vLLM: run these in the vLLM environment (make vllm-env)")
@@ -89,7 +89,7 @@ def _rows(output) -> dict[str, dict]:
     return {row["id"]: row for row in read_annotations(output).to_pylist()}
 
 
-def test_both_modes_against_vllms_server(server, pages, short_prompt, tmp_path):
+def test_both_modes_against_vllms_server(server, pages, short_prompt, tmp_path, local_logprob_scores):
     input_file = write_jsonl(tmp_path / "pages.jsonl", pages[:4])
     before = server.requests_served()
     generate = _argv(input_file, short_prompt, tmp_path / "generate", server.base_url, "--max-tokens", "8")
@@ -104,11 +104,9 @@ def test_both_modes_against_vllms_server(server, pages, short_prompt, tmp_path):
         assert row["null_reason"] != "error" and row["raw_response"].strip()
         assert 0 < row["completion_tokens"] <= 8 and row["model"] == SERVED_NAME
     # the served float32 model gives the next-token distribution the transformers backend computes
-    docs = [Document(text=page["text"], id=page["id"]) for page in pages[:4]]
-    local = LLMAnnotator(LocalBackend(MODEL), load_prompt(short_prompt), mode="logprobs")
     served = _rows(tmp_path / "logprobs")
-    for doc in local.run(docs):
-        assert served[doc.id]["score"] == pytest.approx(doc.metadata["score"], abs=0.02)
+    for doc_id, local_score in local_logprob_scores.items():
+        assert served[doc_id]["score"] == pytest.approx(local_score, abs=0.02)
 
 
 class FlakyProxy(ThreadingHTTPServer):
