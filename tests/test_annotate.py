@@ -1,8 +1,11 @@
-"""Annotation without a model: prompts, strict parsers, vLLM/OpenAI result shapes, sampling and the resumable store."""
+"""Annotation without a model: prompts, strict parsers, result shapes, the CLI's options, the openai client's retry
+policy, sampling and the resumable store. The real backends run in test_annotate_smollm2.py and tests/vllm/."""
 
 import json
 import math
-from types import SimpleNamespace
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pyarrow.parquet as pq
 import pytest
@@ -11,19 +14,24 @@ from datatrove.data import Document
 from curate.annotate import (
     AnnotationWriter,
     LLMAnnotator,
+    OpenAICompatibleBackend,
     ReservoirSampler,
     SkipAnnotated,
     expected_score,
     finished_ids,
     load_prompt,
+    make_backend,
     parse_score_line,
     read_annotations,
 )
-from curate.annotate.__main__ import split_input
+from curate.annotate.__main__ import backend_options, engine_args, parse_args, split_input
+from curate.annotate.__main__ import main as annotate_main
 from curate.annotate.backends.base import AnnotationBackend, Completion, NextTokenLogprobs
 from curate.annotate.backends.openai_compatible import first_token_top_logprobs
-from curate.annotate.backends.vllm_offline import completion_from_request_output, logprobs_from_request_output
-from curate.annotate.prompts import PromptError, prompt_hash
+from curate.annotate.backends.vllm_offline import merge_token_logprobs
+from curate.annotate.prompts import PromptError, prompt_hash, recipe_of_prompt
+from curate.config import ConfigError
+from curate.retry import LLM_SERVER
 
 # ---------------------------------------------------------------- prompts
 
@@ -151,25 +159,10 @@ def test_logprobs_mode_expected_score_over_digits_renormalised():
 # ---------------------------------------------------------------- backend result shapes
 
 
-def _vllm_request_output(text="", token_ids=(), logprobs=None):
-    """Stand-in for vllm.RequestOutput (vLLM cannot be installed here): the attributes the backend reads."""
-    return SimpleNamespace(outputs=[SimpleNamespace(text=text, token_ids=list(token_ids), logprobs=logprobs)])
-
-
-def test_vllm_request_output_parsing_on_stand_ins():
-    completion = completion_from_request_output(_vllm_request_output("fine\nEducational score: 2", [5, 6, 7]))
-    assert completion == Completion(text="fine\nEducational score: 2", completion_tokens=3)
-
-    def logprob(value, token):
-        return SimpleNamespace(logprob=value, rank=1, decoded_token=token)
-
-    position = {35: logprob(-0.5, "3"), 36: logprob(-1.5, "4"), 99: logprob(-2.0, "3"), 7: logprob(-3.0, "\n")}
-    result = logprobs_from_request_output(_vllm_request_output(logprobs=[position]))
-    assert result.error is None
-    # two ids decoding to "3" are added up
-    assert result.top_logprobs["3"] == pytest.approx(math.log(math.exp(-0.5) + math.exp(-2.0)))
-    assert set(result.top_logprobs) == {"3", "4", "\n"}
-    assert logprobs_from_request_output(_vllm_request_output(logprobs=None)).error is not None
+def test_token_logprobs_decoding_to_the_same_text_add_up():
+    merged = merge_token_logprobs([("3", -0.5), ("4", -1.5), ("3", -2.0), ("\n", -3.0)])
+    assert merged["3"] == pytest.approx(math.log(math.exp(-0.5) + math.exp(-2.0)))
+    assert (merged["4"], merged["\n"]) == (-1.5, -3.0)
 
 
 def test_openai_completion_logprobs_in_both_response_shapes():
@@ -300,3 +293,117 @@ def test_split_input(tmp_path):
     assert split_input(str(tmp_path / "d")) == (str(tmp_path / "d"), None)
     assert split_input(str(tmp_path / "d" / "x.jsonl")) == (str(tmp_path / "d"), "x.jsonl")
     assert split_input(str(tmp_path / "d" / "*.jsonl")) == (str(tmp_path / "d"), "*.jsonl")
+
+
+# ---------------------------------------------------------------- CLI options
+
+
+def test_each_named_prompt_belongs_to_its_recipe(tmp_path):
+    assert [recipe_of_prompt(name) for name in ("fineweb_edu", "finemath", "finemath_3pt", "stack_edu")] == [
+        "fineweb_edu",
+        "finemath",
+        "finemath",
+        "stack_edu",
+    ]
+    own = tmp_path / "prompt.md"
+    own.write_text("Educational score: {extract}")
+    assert recipe_of_prompt(own) is None
+
+
+def test_recipe_reader_without_a_recipe_is_a_one_line_error(tmp_path, capsys):
+    own = tmp_path / "prompt.md"
+    own.write_text("Educational score: {extract}")
+    argv = ["--input", str(tmp_path), "--reader", "recipe", "--prompt", str(own), "--backend", "local"]
+    assert annotate_main([*argv, "--model", "m", "--output", str(tmp_path / "out")]) == 2
+    assert "--recipe" in capsys.readouterr().err
+
+
+def test_vllm_engine_options_reach_the_backend():
+    args = parse_args(
+        [
+            "--input", "x", "--output", "y", "--backend", "vllm", "--model", "m", "--tensor-parallel-size", "4",
+            "--max-model-len", "4096", "--gpu-memory-utilization", "0.85", "--dtype", "bfloat16",
+            "--max-num-seqs", "64", "--max-num-batched-tokens", "8192", "--enforce-eager",
+            "--engine-arg", "quantization=fp8", "--engine-arg", "swap_space=4",
+        ]
+    )  # fmt: skip
+    backend = make_backend("vllm", "m", **backend_options(args))
+    assert backend.engine_args == {
+        "tensor_parallel_size": 4,
+        "max_model_len": 4096,
+        "gpu_memory_utilization": 0.85,
+        "kv_cache_memory_bytes": None,  # left to vLLM
+        "dtype": "bfloat16",
+        "max_num_seqs": 64,
+        "max_num_batched_tokens": 8192,
+        "enforce_eager": True,
+        "seed": 0,
+        "quantization": "fp8",
+        "swap_space": 4,
+    }
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        engine_args(["no-equals-sign"])
+
+
+# ---------------------------------------------------------------- the openai client's retry policy
+
+
+class StatusServer(ThreadingHTTPServer):
+    """Stand-in for a server in trouble (a real one cannot be made to answer a chosen status): every POST gets
+    ``status``; ``posts`` counts them."""
+
+    daemon_threads = True
+
+    def __init__(self, status: int):
+        self.status, self.posts = status, 0
+        super().__init__(("127.0.0.1", 0), _StatusHandler)
+
+
+class _StatusHandler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.posts += 1
+        body = json.dumps({"error": {"message": f"stand-in {self.server.status}"}}).encode()
+        self.send_response(self.server.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("status", [400, 404, 408, 409, 422, 429, 500, 503])
+def test_the_client_retries_exactly_the_named_statuses(status):
+    server = StatusServer(status)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        backend = OpenAICompatibleBackend("m", base_url=url, retries=1, concurrency=1)
+        [completion] = backend.generate([[{"role": "user", "content": "hi"}]], max_tokens=1, temperature=0.0)
+    finally:
+        server.shutdown()
+        server.server_close()
+    retried = status in LLM_SERVER.retry_statuses
+    assert server.posts == (2 if retried else 1)
+    assert completion.text is None and f"HTTP {status}" in completion.error
+    assert completion.error.startswith("gave up after 2 tries") == retried
+
+
+def test_the_named_backoff_is_the_clients():
+    from openai import _constants
+
+    waits = (LLM_SERVER.first_wait_s, LLM_SERVER.max_wait_s)
+    assert waits == (_constants.INITIAL_RETRY_DELAY, _constants.MAX_RETRY_DELAY)
+    assert LLM_SERVER.attempts - 1 == OpenAICompatibleBackend("m").retries
+
+
+def test_a_server_that_is_not_there_costs_retries_then_an_error():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again: nothing listens there
+    backend = OpenAICompatibleBackend("m", base_url=f"http://127.0.0.1:{port}/v1", retries=1)
+    [result] = backend.generate([[{"role": "user", "content": "hi"}]], max_tokens=1, temperature=0.0)
+    assert result.text is None
+    assert result.error.startswith("gave up after 2 tries: APIConnectionError")

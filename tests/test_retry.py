@@ -97,5 +97,5 @@ def test_the_shared_settings():
     assert (HUB.attempts, HUB.first_wait_s, HUB.max_wait_s) == (8, 2.0, 300.0)
     assert 412 in HUB.retry_statuses and 400 not in HUB.retry_statuses
     assert SOFTWARE_HERITAGE.attempts == 4 and SOFTWARE_HERITAGE.max_wait_s <= 30
-    # what the openai client of the annotation backend is to be configured from (max_retries = attempts - 1)
+    # the openai client of the annotation backend is configured from it (max_retries = attempts - 1)
     assert LLM_SERVER.attempts == 6 and {429, 500, 503} <= set(LLM_SERVER.retry_statuses)

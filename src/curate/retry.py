@@ -6,8 +6,8 @@ server's ``Retry-After`` when it sends one, for at most ``attempts`` tries. What
 - ``HUB``: Hub calls of ``curate.publish`` (repo, branch, listing, each commit batch).
 - ``SOFTWARE_HERITAGE``: reads of Software Heritage blobs (``SoftwareHeritageContentFetcher``); a task reads
   millions of them, so a failing blob costs seconds, not minutes.
-- ``LLM_SERVER``: the OpenAI-compatible annotation server; the ``openai`` client takes ``max_retries`` and
-  retries the same statuses itself, so it is configured from these settings rather than wrapped.
+- ``LLM_SERVER``: the OpenAI-compatible annotation server; the ``openai`` client retries itself, so it is
+  configured from this policy (``max_retries``) rather than wrapped.
 
 Which errors are worth a retry is decided here too: :func:`transient_hub_error`, :func:`transient_read_error`.
 """
@@ -48,8 +48,11 @@ class RetryPolicy:
 
 HUB = RetryPolicy()
 SOFTWARE_HERITAGE = RetryPolicy(attempts=4, first_wait_s=1.0, max_wait_s=30.0)
+# The openai client applies this policy with its built-in retries: connection errors, timeouts and these statuses
+# are retried, the wait doubles from the first to the cap (less up to 25 % jitter) and a server's Retry-After (up to
+# 2 minutes) wins. Only the number of tries is the client's to set: the statuses and waits are its own, stated here.
 LLM_SERVER = RetryPolicy(
-    attempts=6, first_wait_s=1.0, max_wait_s=60.0, retry_statuses=(408, 409, 425, 429, 500, 502, 503, 504)
+    attempts=6, first_wait_s=0.5, max_wait_s=8.0, retry_statuses=(408, 409, 429, *range(500, 600))
 )
 
 

@@ -1,5 +1,6 @@
-"""LLM annotation: prompts, strict score parsers, backends (vLLM, OpenAI-compatible server, local CPU), and the
-annotation step with its Parquet store. CLI: ``python -m curate.annotate``; see docs/annotation.md."""
+"""LLM annotation: prompts, strict score parsers, backends (offline vLLM, an OpenAI-compatible server such as vLLM's,
+transformers on CPU), and the annotation step with its Parquet store. CLI: ``python -m curate.annotate``; see
+docs/annotation.md."""
 
 from curate.annotate.annotator import LLMAnnotator
 from curate.annotate.backends import (

@@ -104,6 +104,14 @@ def resolve_prompt_path(ref: str | Path) -> Path:
     return path
 
 
+def recipe_of_prompt(ref: str | Path) -> str | None:
+    """The recipe a named prompt (or a prompt file under ``classifiers/<recipe>/``) is for: its folder's name."""
+    path = resolve_prompt_path(ref).resolve()
+    if path.parent.parent != CLASSIFIERS_DIR:
+        return None
+    return path.parent.name
+
+
 def load_prompt(
     ref: str | Path,
     extract_chars: int | None = None,

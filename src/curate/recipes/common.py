@@ -1,5 +1,6 @@
 """Pieces every recipe shares: model choice (published or offline), exclusion writers, WARC input."""
 
+import importlib
 from collections.abc import Callable
 
 from datatrove.pipeline.base import PipelineStep
@@ -55,6 +56,12 @@ def decontamination(cfg: RecipeConfig, removed: Callable[[str], JsonlWriter | No
             exclusion_writer=removed("decontamination"),
         )
     ]
+
+
+def extraction_steps(cfg: RecipeConfig) -> list[PipelineStep]:
+    """The reader and extractor that turn the recipe's ``input`` into the text its classifier scores (each recipe
+    says which); ``curate.annotate`` reads through the same steps, so the LLM judges that very text."""
+    return importlib.import_module(f"curate.recipes.{cfg.recipe}").extraction_steps(cfg)
 
 
 def warc_reader(cfg: RecipeConfig, demo_sample: str = "web"):

@@ -6,6 +6,7 @@ Llama-3.1-70B and trained its classifiers first, see docs/annotation.md for that
 """
 
 import pyarrow as pa
+from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.dedup import MinhashDedupFilter
 from datatrove.pipeline.writers import JsonlWriter
 
@@ -42,6 +43,11 @@ FINEMATH_COLUMNS: dict[str, pa.DataType] = {
 }
 
 
+def extraction_steps(cfg: RecipeConfig) -> list[PipelineStep]:
+    """Common Crawl WARCs and the math-preserving extractor: the text (LaTeX kept) the classifiers score."""
+    return [warc_reader(cfg, demo_sample="math"), step(MathHtmlExtractor, **cfg.section("extraction"))]
+
+
 def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
     tasks, workers = cfg["tasks"], cfg["workers"]
     removed = exclusion_writer(cfg, paths)
@@ -50,23 +56,20 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
     math_pages = f"{paths.work}/math_pages"
     minhash = f"{paths.work}/minhash"
 
-    def extract_and_identify(removed_language: str):
-        return [
-            step(MathHtmlExtractor, **cfg.section("extraction")),
-            step(
-                FastTextLanguageFilter,
-                languages=cfg["language.languages"],
-                language_threshold=cfg["language.threshold"],
-                model=model_ref(cfg, "language.model"),
-                exclusion_writer=removed(removed_language),
-            ),
-        ]
+    def english(removed_language: str):
+        return step(
+            FastTextLanguageFilter,
+            languages=cfg["language.languages"],
+            language_threshold=cfg["language.threshold"],
+            model=model_ref(cfg, "language.model"),
+            exclusion_writer=removed(removed_language),
+        )
 
     count_domains = Stage(
         "count_math_domains",
         [
-            warc_reader(cfg, demo_sample="math"),
-            *extract_and_identify("language_first_pass"),
+            *extraction_steps(cfg),
+            english("language_first_pass"),
             step(
                 EduClassifierScorer,
                 model=model_ref(cfg, "recall.classifier"),
@@ -92,17 +95,19 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
         ],
         1,
     )
+    reader, extractor = extraction_steps(cfg)
     reread = Stage(
         "reread_selected",
         [
-            warc_reader(cfg, demo_sample="math"),
+            reader,
             step(
                 DomainFilter,
                 domains=domains_file,
                 rejected_folder=cfg["c4_rejects"],
                 exclusion_writer=None,  # pages of unselected domains are the bulk of the crawl: not kept
             ),
-            *extract_and_identify("language"),
+            extractor,
+            english("language"),
             step(JsonlWriter, output_folder=math_pages),
         ],
         tasks,

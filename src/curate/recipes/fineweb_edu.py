@@ -4,6 +4,7 @@ Reads top to bottom like the FineWeb paper (arXiv 2406.17557) and datatrove's ex
 wins where the two differ (MinHash after the C4 and FineWeb filters).
 """
 
+from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.dedup import MinhashDedupFilter
 from datatrove.pipeline.extractors import Trafilatura
 from datatrove.pipeline.filters import (
@@ -27,6 +28,11 @@ from curate.recipes import RunPaths, Stage, step
 from curate.recipes.common import decontamination, exclusion_writer, minhash_stages, model_ref, warc_reader
 
 
+def extraction_steps(cfg: RecipeConfig) -> list[PipelineStep]:
+    """Common Crawl WARCs and trafilatura with FineWeb's settings: the text the classifier scores and is trained on."""
+    return [warc_reader(cfg), step(Trafilatura, **cfg.section("extraction"))]
+
+
 def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
     tasks, workers = cfg["tasks"], cfg["workers"]
     removed = exclusion_writer(cfg, paths)
@@ -36,12 +42,13 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
     gopher_rep["top_n_grams"] = tuple(tuple(x) for x in gopher_rep["top_n_grams"])
     gopher_rep["dup_n_grams"] = tuple(tuple(x) for x in gopher_rep["dup_n_grams"])
 
+    reader, extractor = extraction_steps(cfg)
     filtering = Stage(
         "filter",
         [
-            warc_reader(cfg),
+            reader,
             step(OfflineURLFilter, **cfg.section("url_filter"), exclusion_writer=removed("url")),
-            step(Trafilatura, **cfg.section("extraction")),
+            extractor,
             step(
                 FastTextLanguageFilter,
                 languages=cfg["language.languages"],

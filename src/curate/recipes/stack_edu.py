@@ -5,6 +5,7 @@ from itertools import islice
 from pathlib import Path
 
 import pyarrow as pa
+from datatrove.pipeline.base import PipelineStep
 
 from curate.blocks.code import SoftwareHeritageContentFetcher, SourceTreeReader, StackV2Reader
 from curate.blocks.code_filters import (
@@ -45,9 +46,7 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
     columns = dict(STACK_EDU_COLUMNS)
     if cfg["keep_content"]:
         columns["content"] = pa.string()
-    pipeline = [code_reader(cfg)]
-    if cfg["fetch_content"]:
-        pipeline.append(step(SoftwareHeritageContentFetcher, base_url=cfg["content_base_url"]))
+    pipeline = extraction_steps(cfg)
     pipeline += code_filters(cfg, removed)
     pipeline += decontamination(cfg, removed)
     pipeline += [
@@ -84,6 +83,14 @@ def per_language_models(cfg: RecipeConfig) -> dict[str, str]:
         return classifier_models(model_ref(cfg, "classifiers"), cfg["languages"] or None)
     except ValueError as error:
         raise ConfigError(str(error)) from error
+
+
+def extraction_steps(cfg: RecipeConfig) -> list[PipelineStep]:
+    """The code files as the recipe reads them (their content, fetched when asked): what the classifiers score."""
+    steps = [code_reader(cfg)]
+    if cfg["fetch_content"]:
+        steps.append(step(SoftwareHeritageContentFetcher, base_url=cfg["content_base_url"]))
+    return steps
 
 
 def code_reader(cfg: RecipeConfig):

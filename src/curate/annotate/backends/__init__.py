@@ -1,5 +1,5 @@
-"""LLM backends for annotation, all behind ``AnnotationBackend``: ``vllm`` (offline, GPUs), ``openai`` (any
-OpenAI-compatible server) and ``local`` (transformers on CPU)."""
+"""LLM backends for annotation, all behind ``AnnotationBackend``: ``vllm`` (offline ``vllm.LLM``, GPUs or vLLM's CPU
+build), ``openai`` (any OpenAI-compatible server, e.g. vLLM's) and ``local`` (transformers on CPU)."""
 
 from curate.annotate.backends.base import AnnotationBackend, Completion, Conversation, NextTokenLogprobs
 from curate.annotate.backends.local import LocalBackend

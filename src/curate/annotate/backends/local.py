@@ -1,12 +1,8 @@
-"""CPU inference with transformers: a Hub id, a local model folder, or a GGUF file (dequantised on load)."""
+"""CPU inference with transformers: a Hub id, a local model folder, or a GGUF file (converted once, see
+``model_files``)."""
 
-import hashlib
-import os
-import shutil
-import threading
 from contextlib import contextmanager
 from functools import lru_cache
-from pathlib import Path
 
 from curate.annotate.backends.base import (
     AnnotationBackend,
@@ -15,50 +11,7 @@ from curate.annotate.backends.base import (
     NextTokenLogprobs,
     score_prefix_for_tokenizer,
 )
-from curate.assets import cache_dir, resolve
-
-
-def model_dir(model: str) -> str:
-    """Where transformers loads ``model`` from: a Hub id or folder as is; a ``.gguf`` file (or ``bundled:`` GGUF)
-    dequantised once into a transformers folder under ``curate.assets.cache_dir()``. Dequantising and
-    rebuilding the tokenizer from GGUF take tens of seconds on every load; the converted folder loads in one."""
-    path = Path(resolve(model))
-    if path.suffix != ".gguf":
-        return str(path) if path.exists() else model
-    stat = path.stat()
-    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-    converted = cache_dir() / "gguf-as-transformers" / f"{path.stem}-{key}"
-    if not (converted / "config.json").exists():
-        _convert_gguf(path, converted)
-    return str(converted)
-
-
-def _convert_gguf(gguf: Path, target: Path) -> None:
-    import safetensors.torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    lm = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    # transformers refuses save_pretrained on GGUF-loaded models; the weights are plain float32 by now
-    lm.config.quantization_config = None
-    del lm.config.quantization_config
-    tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
-    tmp.mkdir(parents=True, exist_ok=True)
-    lm.config.save_pretrained(tmp)
-    safetensors.torch.save_model(lm, str(tmp / "model.safetensors"))  # save_model handles the tied embeddings
-    tokenizer.save_pretrained(tmp)
-    try:
-        tmp.rename(target)  # atomic: parallel workers may convert at the same time
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)  # another worker won the race
-
-
-@lru_cache(maxsize=2)
-def load_tokenizer(model: str):
-    """The tokenizer of ``model`` (see ``model_dir``), loaded once per process."""
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(model_dir(model))
+from curate.annotate.backends.model_files import chat_token_ids, load_tokenizer, model_dir
 
 
 @lru_cache(maxsize=2)
@@ -69,13 +22,6 @@ def load_causal_lm(model: str):
     lm = AutoModelForCausalLM.from_pretrained(model_dir(model))
     lm.eval()
     return lm, load_tokenizer(model)
-
-
-def chat_token_ids(tokenizer, conversation: Conversation, assistant_prefix: str = "") -> list[int]:
-    """Token ids of a conversation in the model's chat template, with an assistant turn opened and, if given,
-    ``assistant_prefix`` already written into it. The template already holds any BOS token, so none is added."""
-    text = tokenizer.apply_chat_template(conversation, tokenize=False, add_generation_prompt=True)
-    return tokenizer.encode(text + assistant_prefix, add_special_tokens=False)
 
 
 class LocalBackend(AnnotationBackend):
@@ -95,26 +41,20 @@ class LocalBackend(AnnotationBackend):
         self._lm = None
         self._tokenizer = None
         self._digit_token_ids: dict[str, int] | None = None
-        # one forward pass at a time: the serve module calls in from several HTTP threads
-        self._lock = threading.Lock()
 
     def __getstate__(self) -> dict:
         # pipelines are deep-copied or pickled to their workers: ship the reference, each worker loads the model
-        return {**self.__dict__, "_lm": None, "_tokenizer": None, "_lock": None}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
+        return {**self.__dict__, "_lm": None, "_tokenizer": None}
 
     def start(self, rank: int = 0, world_size: int = 1) -> None:
         self._lm, self._tokenizer = load_causal_lm(self.model)
 
     @contextmanager
     def _inference(self):
-        """One call at a time, with ``threads`` torch threads for its duration only (the setting is process-wide)."""
+        """``threads`` torch threads for the duration of one call only (the setting is process-wide)."""
         import torch
 
-        with self._lock, torch.inference_mode():
+        with torch.inference_mode():
             previous = torch.get_num_threads()
             if self.threads:
                 torch.set_num_threads(self.threads)
