@@ -2,12 +2,13 @@
 
 from collections.abc import Callable
 
-from datatrove.pipeline.dedup import MinhashDedupCluster, MinhashDedupSignature
+from datatrove.pipeline.dedup import MinhashDedupCluster
 from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 from datatrove.utils.hashing import HashConfig
 
+from curate.blocks.fast_minhash import FastMinhashDedupSignature
 from curate.config import DEMO_INPUT, ConfigError, RecipeConfig
 from curate.recipes import RunPaths, Stage, resolve_project_path, step
 
@@ -83,7 +84,7 @@ def minhash_stages(cfg: RecipeConfig, documents: str, work: str) -> list[Stage]:
             "minhash_signatures",
             [
                 step(JsonlReader, data_folder=documents),
-                step(MinhashDedupSignature, output_folder=f"{work}/signatures", config=config),
+                step(FastMinhashDedupSignature, output_folder=f"{work}/signatures", config=config),
             ],
             tasks,
             workers,
