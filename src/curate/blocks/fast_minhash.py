@@ -2,28 +2,40 @@
 
 Same files and sort order as ``MinhashDedupSignature``; only the per-document signature is computed differently:
 
-- words of the simplified text come from the cached English splitter (:mod:`curate.blocks.word_split`), and the
-  diacritics step of ``simplify_text`` deletes combining marks with one ``str.translate`` instead of a Python loop;
+- words of the simplified text come from the cached English splitter (:mod:`curate.blocks.word_split`);
+  ``simplify_text``'s steps run in its order with its patterns, punctuation replaced by one regex instead of a
+  translation table and combining marks deleted by one ``str.translate`` instead of a Python loop;
 - n-grams are byte slices of the space-joined words, hashed straight into a numpy buffer;
 - the permutations ``(h * a + b) mod (2**61 - 1)`` reduce modulo the Mersenne prime with shifts and masks instead of
   an integer division (datatrove's ``h * a + b`` wraps modulo 2**64 first, and so does this).
 """
 
 import hashlib
+import re
 import sys
 import unicodedata
-from dataclasses import replace
 from functools import cache
 
 import numpy as np
 from datatrove.pipeline.dedup import MinhashDedupSignature
 from datatrove.pipeline.dedup.minhash import _mersenne_prime
-from datatrove.utils.text import simplify_text
+from datatrove.utils.text import (
+    MONTHS_PATTERN,
+    NUMBERS_PATTERN,
+    PUNCTUATION,
+    WEEKDAYS_PATTERN,
+    WHITESPACE_PATTERN,
+    TextNormConfig,
+)
 from datatrove.utils.typeshelper import Languages
 
 from curate.blocks.word_split import shared_splitter
 
 _ROWS_PER_BLOCK = 256  # shingles per block of the permutation matrix (keeps it in cache)
+
+
+# datatrove's punctuation, each character replaced by a space as its translation table does (a regex is faster)
+_PUNCTUATION = re.compile("[" + "".join(map(re.escape, PUNCTUATION)) + "]")
 
 
 @cache
@@ -32,12 +44,21 @@ def _combining_marks() -> dict[int, None]:
     return dict.fromkeys(c for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Mn")
 
 
-def fast_simplify_text(text: str, config) -> str:
-    """``datatrove.utils.text.simplify_text(text, config)``, same result."""
-    if not config.norm_unicode_diacritics:
-        return simplify_text(text, config)
-    text = simplify_text(text, replace(config, norm_unicode_diacritics=False))
-    if not text.isascii():  # NFD of ASCII is itself and has no combining marks
+def fast_simplify_text(text: str, config: TextNormConfig) -> str:
+    """``datatrove.utils.text.simplify_text(text, config)``: the same steps in the same order, two done faster."""
+    if config.lowercase:
+        text = text.lower()
+    if config.norm_numbers:
+        text = NUMBERS_PATTERN.sub("0", text)
+    if config.norm_weekdays:
+        text = WEEKDAYS_PATTERN.sub("WEEKDAY", text)
+    if config.norm_monthnames:
+        text = MONTHS_PATTERN.sub("MONTH", text)
+    if config.remove_punctuation:
+        text = _PUNCTUATION.sub(" ", text)
+    if config.norm_whitespace:
+        text = WHITESPACE_PATTERN.sub(" ", text.strip())
+    if config.norm_unicode_diacritics and not text.isascii():  # ASCII: NFD changes nothing, no combining marks
         text = unicodedata.normalize("NFD", text).translate(_combining_marks())
     return text.strip()
 

@@ -43,7 +43,7 @@ class EnglishWordSplitter:
     def __init__(self, max_chunks: int = 300_000):
         self.max_chunks = max_chunks
         self._nlp = None
-        self._reset()
+        self.reset()
 
     def words(self, text: str) -> list[str]:
         """``datatrove.utils.text.split_into_words(text, "en")``."""
@@ -53,20 +53,21 @@ class EnglishWordSplitter:
         """The words of ``text`` as ids into :attr:`tokens` (valid until the next call that may learn chunks)."""
         if self._memo is not None and self._memo[0] == text:
             return self._memo[1]
-        chunks = self._chunks_of(text)
-        if chunks is None:
+        found = self._chunks_of(text)
+        if found is None:
             ids = [self._token_id(w) for w in split_into_words(text, Languages.english)]
-        elif self._joined_boundaries(chunks):
-            ids = self._ids_with_joined_chunks(text, chunks)
+        elif found[1]:
+            ids = self._ids_with_joined_chunks(text, *found)
         else:
+            chunks = found[0]
             ids = list(chain.from_iterable(map(self._chunk_ids.__getitem__, chunks)))
         self._memo = (text, ids)
         return ids
 
     def sentence_count(self, text: str) -> int:
         """``len(split_into_sentences(text, "en"))`` (1 for an empty text, as datatrove returns ``[""]``)."""
-        chunks = self._chunks_of(text)
-        if chunks is None or self._joined_boundaries(chunks):
+        found = self._chunks_of(text)
+        if found is None or found[1]:
             return len(split_into_sentences(text, Languages.english))
         kinds, chunk_ids = self._kinds, self._chunk_ids
         seen_end, starts = False, 1
@@ -90,35 +91,39 @@ class EnglishWordSplitter:
 
     # ---- chunks -------------------------------------------------------------------------------------------------
 
-    def _chunks_of(self, text: str) -> list[str] | None:
-        """The whitespace-delimited chunks of ``text``, all in the cache; None when the text must go to datatrove."""
+    def _chunks_of(self, text: str) -> tuple[list[str], list[int]] | None:
+        """The whitespace-delimited chunks of ``text`` (all in the cache) and the boundaries where chunks must be
+        tokenized together; None when the text must go to datatrove."""
         if "IS_ALPHA" in text:
             return None
         if len(self._chunk_ids) > self.max_chunks:
-            self._reset()
+            self.reset()
         chunks = text.split()
-        missing = set(chunks).difference(self._chunk_ids)
+        distinct = set(chunks)
+        missing = distinct.difference(self._chunk_ids)
         if missing:
             self._learn(missing)
-        return chunks
+        return chunks, self._joined_boundaries(chunks, distinct)
 
-    def _joined_boundaries(self, chunks: list[str]) -> list[int]:
+    def _joined_boundaries(self, chunks: list[str], distinct: set[str]) -> list[int]:
         """Indices i where chunks i-1 and i must be tokenized together (see the module docstring)."""
         starts, ends = self._start_keys, self._end_keys
-        if starts.keys().isdisjoint(chunks):
+        present_starts = starts.keys() & distinct
+        present_ends = ends.keys() & distinct if present_starts else ()
+        if not present_ends:
             return []
-        joined = []
-        pairs = self._exception_pairs
-        for i in range(1, len(chunks)):
-            seconds = starts.get(chunks[i])
-            firsts = None if seconds is None else ends.get(chunks[i - 1])
-            if firsts is not None and any((a, b) in pairs for a in firsts for b in seconds):
-                joined.append(i)
-        return joined
+        wanted = frozenset().union(*(starts[c] for c in present_starts))
+        if all(ends[c].isdisjoint(wanted) for c in present_ends):
+            return []
+        none: frozenset[str] = frozenset()
+        return [
+            i
+            for i in range(1, len(chunks))
+            if chunks[i] in present_starts and not ends.get(chunks[i - 1], none).isdisjoint(starts[chunks[i]])
+        ]
 
-    def _ids_with_joined_chunks(self, text: str, chunks: list[str]) -> list[int]:
+    def _ids_with_joined_chunks(self, text: str, chunks: list[str], joined: list[int]) -> list[int]:
         """The words when some chunks must be tokenized together: each run of joined chunks goes to spaCy."""
-        joined = self._joined_boundaries(chunks)
         per_chunk = list(map(self._chunk_ids.__getitem__, chunks))
         spans = [m.span() for m in _CHUNK.finditer(text)]
         runs: list[list[int]] = []  # [first chunk, last chunk] of each run of joined chunks
@@ -138,11 +143,15 @@ class EnglishWordSplitter:
         for chunk in chunks:
             tokens = tokenize(chunk)
             self._chunk_ids[chunk] = tuple(map(self._token_id, tokens))
-            firsts = self._edge_tokens(chunk, tokens[0], start=True)
-            lasts = self._edge_tokens(chunk, tokens[-1], start=False)
-            if not firsts.isdisjoint(self._exception_seconds):
-                self._start_keys[chunk] = firsts
-            if not lasts.isdisjoint(self._exception_firsts):
+            # the tokens that may precede this chunk's first token in an exception, and its possible last tokens
+            # that may start or continue one
+            preceding = frozenset().union(
+                *(self._preceding.get(t, ()) for t in self._edge_tokens(chunk, tokens[0], start=True))
+            )
+            lasts = self._edge_tokens(chunk, tokens[-1], start=False) & self._exception_firsts
+            if preceding:
+                self._start_keys[chunk] = preceding
+            if lasts:
                 self._end_keys[chunk] = lasts
 
     def _edge_tokens(self, chunk: str, final: str, start: bool) -> frozenset[str]:
@@ -185,10 +194,11 @@ class EnglishWordSplitter:
         )
         self._kinds.extend([PLAIN] * (size - len(self._kinds)))
 
-    def _reset(self) -> None:
+    def reset(self) -> None:
+        """Forget every chunk and token (the cache also starts over by itself past ``max_chunks``)."""
         self._chunk_ids: dict[str, tuple[int, ...]] = {}
-        # chunk -> its possible first (last) tokens, for chunks where one of them may continue (be continued by)
-        # an exception's token across a boundary
+        # chunk -> the tokens that may end the previous chunk in an exception spelled across the boundary; and
+        # chunk -> its possible last tokens that may begin one (only chunks where these are not empty)
         self._start_keys: dict[str, frozenset[str]] = {}
         self._end_keys: dict[str, frozenset[str]] = {}
         self.token_index: dict[str, int] = {}
@@ -211,8 +221,10 @@ class EnglishWordSplitter:
             self._chunk_tokenizer = ChunkTokenizer(self._nlp)
             self._exception_edges, self._exception_pairs = _exception_edges(self._chunk_tokenizer)
             self._exception_lengths = sorted({len(e) for e in self._exception_edges})
-            self._exception_firsts = {first for first, _ in self._exception_pairs}
-            self._exception_seconds = {second for _, second in self._exception_pairs}
+            self._exception_firsts = frozenset(first for first, _ in self._exception_pairs)
+            self._preceding: dict[str, set[str]] = {}
+            for first, second in self._exception_pairs:
+                self._preceding.setdefault(second, set()).add(first)
         return self._nlp
 
     def __getstate__(self) -> dict:  # pipelines are pickled for executors: ship the settings, not the cache
