@@ -41,6 +41,9 @@ TITLE = "FineWeb stage: default and fast modes against plain datatrove"
 # datatrove's WarcReader raises EOFError on this truncated real file (curate's reader counts it): left out so
 # that both sides read the same files
 PLAIN_READER_CRASHES = {"resiliparse-clipped.warc.gz"}
+# FineWeb's 1 s per page would let the machine's load decide which pages time out (and a timeout restarts the
+# sandbox process, resetting trafilatura's duplicate filter): every side gets the same generous limit
+EXTRACTION_TIMEOUT = 60.0
 FILTERS = slice(3, 7)  # the four heuristic filters among the stage's steps
 STEP_NAMES = (
     "URL filter",
@@ -93,9 +96,10 @@ def _survivors(steps: list, docs: list) -> list[list]:
 def _sides(warcs: Path, tmp: str) -> dict[str, tuple]:
     """side -> (reader, steps)."""
     plain_reader = WarcReader(str(warcs), glob_pattern="*.warc.gz")
-    sides = {"datatrove": (plain_reader, plain_fineweb_steps())}
+    sides = {"datatrove": (plain_reader, plain_fineweb_steps(extraction_timeout=EXTRACTION_TIMEOUT))}
     for mode in ("default", "fast"):
         overrides = [f"input={warcs}", "offline=true", "write_removed=false", f"mode={mode}"]
+        overrides.append(f"extraction.timeout={EXTRACTION_TIMEOUT}")
         stage = build_stages(load_recipe_config("fineweb_edu", overrides), RunPaths(f"{tmp}/{mode}", f"{tmp}/logs"))[0]
         reader, *steps, _writer = stage.pipeline
         sides[mode] = (reader, steps)
