@@ -4,11 +4,12 @@ import importlib
 from collections.abc import Callable
 
 from datatrove.pipeline.base import PipelineStep
-from datatrove.pipeline.dedup import MinhashDedupCluster, MinhashDedupSignature
+from datatrove.pipeline.dedup import MinhashDedupCluster
 from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
 from datatrove.pipeline.writers import JsonlWriter
 from datatrove.utils.hashing import HashConfig
 
+from curate.blocks.fast_minhash import FastMinhashDedupSignature
 from curate.blocks.intermediate import StageOutputReader
 from curate.config import DEMO_INPUT, ConfigError, RecipeConfig
 from curate.recipes import RunPaths, Stage, step
@@ -108,7 +109,7 @@ def minhash_stages(cfg: RecipeConfig, documents: str, work: str) -> list[Stage]:
             "minhash_signatures",
             [
                 step(StageOutputReader, data_folder=documents),
-                step(MinhashDedupSignature, output_folder=f"{work}/signatures", config=config),
+                step(FastMinhashDedupSignature, output_folder=f"{work}/signatures", config=config),
             ],
             tasks,
             workers,
