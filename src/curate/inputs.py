@@ -22,13 +22,14 @@ class WarcInput:
     glob_pattern: str | None = None
     dump: str | None = None
 
-    def reader_kwargs(self) -> dict:
-        """Keyword arguments for ``CommonCrawlWarcReader`` (``dump`` is its fallback when a file has no warcinfo)."""
+    def reader_kwargs(self, dump: str | None = None) -> dict:
+        """Keyword arguments for ``CommonCrawlWarcReader``: ``dump`` (else the one in the spec) is its fallback when a
+        file has no warcinfo."""
         return {
             "data_folder": self.data_folder,
             "paths_file": self.paths_file,
             "glob_pattern": self.glob_pattern,
-            "dump": self.dump,
+            "dump": dump or self.dump,
         }
 
 

@@ -1,4 +1,5 @@
-"""Pieces every recipe shares: model choice (published or offline), exclusion writers, WARC input."""
+"""Pieces every recipe shares: model choice (published or offline), the extractor, the language filter, the
+scorer, exclusion writers, WARC input, MinHash and decontamination."""
 
 import importlib
 from collections.abc import Callable
@@ -6,22 +7,27 @@ from collections.abc import Callable
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.dedup import MinhashDedupCluster, MinhashDedupSignature
 from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
+from datatrove.pipeline.extractors import Trafilatura
 from datatrove.pipeline.writers import JsonlWriter
 from datatrove.utils.hashing import HashConfig
 
 from curate.blocks.intermediate import StageOutputReader
+from curate.blocks.language import FastTextLanguageFilter
+from curate.blocks.math_extract import MathHtmlExtractor
+from curate.blocks.scorer import EduClassifierScorer
 from curate.config import DEMO_INPUT, ConfigError, RecipeConfig
-from curate.recipes import RunPaths, Stage, step
+from curate.recipes import RunPaths, Stage, section_step, step
+
+# `extraction.engine` -> the extractor block; its settings are `extraction.<engine>`, by the block's argument names
+ENGINES: dict[str, Callable[..., PipelineStep]] = {
+    "trafilatura": Trafilatura,
+    "math": MathHtmlExtractor,
+}
 
 
 def is_offline(cfg: RecipeConfig) -> bool:
     """``offline: auto`` means offline exactly when the input is the built-in sample."""
-    offline = str(cfg["offline"]).lower()  # --set offline=true arrives as the string "True"
-    if offline == "auto":
-        return cfg["input"] == DEMO_INPUT
-    if offline in ("true", "false"):
-        return offline == "true"
-    raise ConfigError(f"bad value {cfg['offline']!r} for 'offline': expected auto, true or false")
+    return cfg["input"] == DEMO_INPUT if cfg["offline"] == "auto" else cfg["offline"]
 
 
 def model_ref(cfg: RecipeConfig, key: str):
@@ -40,22 +46,36 @@ def exclusion_writer(cfg: RecipeConfig, paths: RunPaths) -> Callable[[str], Json
     return removed
 
 
+def extractor(cfg: RecipeConfig) -> PipelineStep:
+    """The ``extraction.engine`` block, built from ``extraction.<engine>``."""
+    engine = cfg["extraction.engine"]
+    if engine not in ENGINES:
+        raise ConfigError(f"bad value {engine!r} for 'extraction.engine': expected one of {', '.join(ENGINES)}")
+    return section_step(ENGINES[engine], cfg, f"extraction.{engine}")
+
+
+def language_filter(cfg: RecipeConfig, exclusion_writer: JsonlWriter | None) -> PipelineStep:
+    """The fastText language filter of the ``language:`` section (its model: ``offline_models.language_model`` when
+    offline)."""
+    settings = cfg.section("language")
+    settings["model"] = model_ref(cfg, "language.model")
+    return section_step(FastTextLanguageFilter, cfg, "language", settings, exclusion_writer=exclusion_writer)
+
+
+def scorer(cfg: RecipeConfig, model, settings: dict | None = None, **recipe_args) -> PipelineStep:
+    """``EduClassifierScorer`` with the ``scorer:`` settings (``settings`` over them) and ``model``."""
+    merged = {**cfg.section("scorer"), **(settings or {})}
+    merged.pop("model")
+    return section_step(EduClassifierScorer, cfg, "scorer", merged, model=model, **recipe_args)
+
+
 def decontamination(cfg: RecipeConfig, removed: Callable[[str], JsonlWriter | None]) -> list[PipelineStep]:
     """The ``decontamination:`` section as a step (none when its ``benchmarks`` are empty)."""
     from curate.blocks.decontaminate import Decontaminator
 
-    decont = cfg.section("decontamination")
-    if not decont["benchmarks"]:
+    if not cfg["decontamination.benchmarks"]:
         return []
-    return [
-        step(
-            Decontaminator,
-            benchmarks=decont["benchmarks"],
-            ngram_size=decont["ngram_size"],
-            lcs_threshold=decont["lcs_threshold"],
-            exclusion_writer=removed("decontamination"),
-        )
-    ]
+    return [section_step(Decontaminator, cfg, "decontamination", exclusion_writer=removed("decontamination"))]
 
 
 def extraction_steps(cfg: RecipeConfig) -> list[PipelineStep]:
@@ -78,13 +98,7 @@ def warc_reader(cfg: RecipeConfig, demo_sample: str = "web"):
         source = resolve_warc_input(spec)
     except ValueError as e:  # a missing path or malformed dump name is the user's input, not a crash
         raise ConfigError(str(e)) from e
-    return step(
-        CommonCrawlWarcReader,
-        data_folder=source.data_folder,
-        paths_file=source.paths_file,
-        glob_pattern=source.glob_pattern,
-        dump=cfg["dump"] or source.dump,
-    )
+    return step(CommonCrawlWarcReader, **source.reader_kwargs(dump=cfg["dump"]))
 
 
 def minhash_config(cfg: RecipeConfig) -> MinhashConfig:

@@ -6,7 +6,6 @@ wins where the two differ (MinHash after the C4 and FineWeb filters).
 
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.dedup import MinhashDedupFilter
-from datatrove.pipeline.extractors import Trafilatura
 from datatrove.pipeline.filters import (
     C4QualityFilter,
     FineWebQualityFilter,
@@ -17,20 +16,28 @@ from datatrove.pipeline.formatters import PIIFormatter
 from datatrove.pipeline.writers import JsonlWriter
 
 from curate.blocks.intermediate import StageOutputReader
-from curate.blocks.language import FastTextLanguageFilter
-from curate.blocks.scorer import EduClassifierScorer
 from curate.blocks.threshold import ScoreThreshold
 from curate.blocks.tokens import OfflineTokensCounter
 from curate.blocks.urls import OfflineURLFilter
 from curate.blocks.writers import FINEWEB_COLUMNS, SCORE_COLUMNS, FlatParquetWriter
 from curate.config import RecipeConfig
-from curate.recipes import RunPaths, Stage, step
-from curate.recipes.common import decontamination, exclusion_writer, minhash_stages, model_ref, warc_reader
+from curate.recipes import RunPaths, Stage, section_step, step
+from curate.recipes.common import (
+    decontamination,
+    exclusion_writer,
+    extractor,
+    language_filter,
+    minhash_stages,
+    model_ref,
+    scorer,
+    warc_reader,
+)
 
 
 def extraction_steps(cfg: RecipeConfig) -> list[PipelineStep]:
-    """Common Crawl WARCs and trafilatura with FineWeb's settings: the text the classifier scores and is trained on."""
-    return [warc_reader(cfg), step(Trafilatura, **cfg.section("extraction"))]
+    """Common Crawl WARCs and the extractor (trafilatura with FineWeb's settings): the text the classifier scores
+    and is trained on."""
+    return [warc_reader(cfg), extractor(cfg)]
 
 
 def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
@@ -38,28 +45,26 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
     removed = exclusion_writer(cfg, paths)
     filtered = f"{paths.work}/filtered"
     minhash = f"{paths.work}/minhash"
+    # datatrove reads the n-gram settings as (n, fraction) pairs
     gopher_rep = cfg.section("gopher_repetition")
-    gopher_rep["top_n_grams"] = tuple(tuple(x) for x in gopher_rep["top_n_grams"])
-    gopher_rep["dup_n_grams"] = tuple(tuple(x) for x in gopher_rep["dup_n_grams"])
+    for key in ("top_n_grams", "dup_n_grams"):
+        if key in gopher_rep:
+            gopher_rep[key] = tuple(tuple(pair) for pair in gopher_rep[key])
 
-    reader, extractor = extraction_steps(cfg)
+    reader, extraction = extraction_steps(cfg)
     filtering = Stage(
         "filter",
         [
             reader,
-            step(OfflineURLFilter, **cfg.section("url_filter"), exclusion_writer=removed("url")),
-            extractor,
-            step(
-                FastTextLanguageFilter,
-                languages=cfg["language.languages"],
-                language_threshold=cfg["language.threshold"],
-                model=model_ref(cfg, "language.model"),
-                exclusion_writer=removed("language"),
+            section_step(OfflineURLFilter, cfg, "url_filter", exclusion_writer=removed("url")),
+            extraction,
+            language_filter(cfg, removed("language")),
+            section_step(
+                GopherRepetitionFilter, cfg, "gopher_repetition", gopher_rep, exclusion_writer=removed("gopher_repetition")
             ),
-            step(GopherRepetitionFilter, **gopher_rep, exclusion_writer=removed("gopher_repetition")),
-            step(GopherQualityFilter, **cfg.section("gopher_quality"), exclusion_writer=removed("gopher_quality")),
-            step(C4QualityFilter, **cfg.section("c4_quality"), exclusion_writer=removed("c4")),
-            step(FineWebQualityFilter, **cfg.section("fineweb_quality"), exclusion_writer=removed("fineweb_quality")),
+            section_step(GopherQualityFilter, cfg, "gopher_quality", exclusion_writer=removed("gopher_quality")),
+            section_step(C4QualityFilter, cfg, "c4_quality", exclusion_writer=removed("c4")),
+            section_step(FineWebQualityFilter, cfg, "fineweb_quality", exclusion_writer=removed("fineweb_quality")),
             step(JsonlWriter, output_folder=filtered),
         ],
         tasks,
@@ -71,17 +76,10 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
             step(StageOutputReader, data_folder=filtered),
             step(MinhashDedupFilter, input_folder=f"{minhash}/remove_ids", exclusion_writer=removed("minhash")),
             *decontamination(cfg, removed),
-            step(PIIFormatter, **cfg.section("pii")),
+            section_step(PIIFormatter, cfg, "pii"),
             step(OfflineTokensCounter, tokenizer_name_or_path=model_ref(cfg, "tokenizer")),
-            step(
-                EduClassifierScorer,
-                model=model_ref(cfg, "edu_classifier"),
-                max_length=cfg["edu_max_length"],
-                batch_size=cfg["edu_batch_size"],
-                device=cfg["edu_device"],
-                precision=cfg["edu_precision"],
-            ),
-            step(ScoreThreshold, threshold=cfg["edu_threshold"], exclusion_writer=removed("edu_threshold")),
+            scorer(cfg, model_ref(cfg, "scorer.model")),
+            step(ScoreThreshold, threshold=cfg["threshold"], exclusion_writer=removed("edu_threshold")),
             step(
                 FlatParquetWriter,
                 output_folder=paths.data,
