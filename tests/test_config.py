@@ -9,9 +9,9 @@ def test_fineweb_edu_is_listed():
 
 def test_overrides_keep_types_and_reach_nested_keys():
     cfg = load_recipe_config(
-        "fineweb_edu", ["edu_threshold=2", "language.threshold=0.7", "tasks=8", "language.languages=[en, fr]"]
+        "fineweb_edu", ["threshold=2", "language.threshold=0.7", "tasks=8", "language.languages=[en, fr]"]
     )
-    assert cfg["edu_threshold"] == 2
+    assert cfg["threshold"] == 2
     assert cfg["language.threshold"] == pytest.approx(0.7)
     assert cfg["tasks"] == 8
     assert cfg["language.languages"] == ["en", "fr"]

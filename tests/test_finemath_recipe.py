@@ -70,7 +70,7 @@ def run(shared_data, tmp_path_factory):
         [
             f"input={tmp / 'warcs'}",
             "offline=true",
-            f"offline_models.classifier={tiny_bert(tmp / 'model', bias=3.6, max_positions=512)}",
+            f"offline_models.scorer_model={tiny_bert(tmp / 'model', bias=3.6, max_positions=512)}",
             f"c4_rejects={tmp / 'c4'}",
             "recall.min_score=0",  # every page counts: domains with >= 2 pages are selected
             "recall.min_pages=2",

@@ -1,5 +1,5 @@
 """Recipe configuration: ``pipelines/executors.yaml`` and ``pipelines/<recipe>.yaml``, ``--set key=value`` overrides
-(each value is YAML), then every setting checked against ``curate.schema`` before anything is built."""
+(each value is YAML), then every setting checked against ``curate.settings`` before anything is built."""
 
 import copy
 import importlib.util
@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from curate import schema
+from curate import schema, settings
 from curate.assets import package_data
 
 PIPELINES_DIR = package_data("pipelines")  # the top-level pipelines/ folder, installed as curate.pipelines
@@ -51,7 +51,9 @@ class _YamlLoader(yaml.SafeLoader):
 
 
 _YamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    first: [
+        (tag, regexp) for tag, regexp in resolvers if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+    ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _YamlLoader.add_implicit_resolver(
@@ -75,7 +77,9 @@ def parse_value(raw: str, key: str) -> Any:
         return yaml.load(raw, Loader=_YamlLoader)
     except yaml.YAMLError as error:
         problem = getattr(error, "problem", None) or "not valid YAML"
-        raise ConfigError(f"bad value {raw!r} for {key!r}: not valid YAML ({problem}); quote text that holds [ ] {{ }} : #")
+        raise ConfigError(
+            f"bad value {raw!r} for {key!r}: not valid YAML ({problem}); quote text that holds [ ] {{ }} : #"
+        ) from None
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -106,7 +110,7 @@ def load_recipe_config(
     recipe: str, overrides: list[str] = (), pipelines_dir: Path | None = None, demo_settings: bool = True
 ) -> RecipeConfig:
     """The settings of a run: the shared executor settings, ``pipelines/<recipe>.yaml``, then ``key=value``
-    overrides (dotted keys reach nested values), every value checked against ``curate.schema``.
+    overrides (dotted keys reach nested values), every value checked against ``curate.settings``.
 
     With the demo input, the recipe's ``demo:`` section adapts a few settings to the small sample, unless
     ``demo_settings`` is False or a setting is given explicitly.
@@ -114,12 +118,12 @@ def load_recipe_config(
     pipelines_dir = pipelines_dir or PIPELINES_DIR
     known = available_recipes(pipelines_dir)
     if recipe not in known:
-        kind = "a recipe is named, not given as a path" if re.search(r"[/\\]|\.ya?ml$", recipe) else "unknown recipe"
-        raise ConfigError(f"{kind}: {recipe!r} (known: {', '.join(known) or 'none'})")
+        hint = "; a recipe is named, not given as a path" if re.search(r"[/\\]|\.ya?ml$", recipe) else ""
+        raise ConfigError(f"unknown recipe {recipe!r} (known: {', '.join(known) or 'none'}){hint}")
     params = merged(executor_defaults(pipelines_dir), read_yaml(pipelines_dir / f"{recipe}.yaml"))
     demo_params = params.pop("demo", None) or {}
-    tree = schema.recipe_schema(recipe)
-    schema.fill_published(params, tree)
+    tree = settings.recipe_schema(recipe)
+    settings.fill_published(params, tree)
     where = f"recipe {recipe!r}"
     given = apply_overrides(params, overrides, tree, where)
     if params.get("input") == DEMO_INPUT and demo_settings:
@@ -128,6 +132,15 @@ def load_recipe_config(
             if key not in given:
                 set_value(params, key, value, tree, where)
     return RecipeConfig(recipe, checked(params, tree, where))
+
+
+def load_executor_config(name: str, sections: dict[str, Any], overrides: list[str] = ()) -> RecipeConfig:
+    """The executor settings of a run that is not a recipe (``curate mix``): ``pipelines/executors.yaml``, then
+    ``sections`` (its own ``slurm:``/``ray:``), then ``--set`` overrides, checked as a recipe's are."""
+    params = merged(executor_defaults(), sections)
+    tree = settings.EXECUTORS_SCHEMA
+    apply_overrides(params, overrides, tree, name)
+    return RecipeConfig(name, checked(params, tree, name))
 
 
 def apply_overrides(params: dict[str, Any], overrides: list[str], tree: schema.Node, where: str) -> set[str]:
@@ -161,15 +174,15 @@ def set_value(params: dict[str, Any], dotted: str, value: Any, tree: schema.Node
 
 def _hint(dotted: str) -> str:
     kind, _, key = dotted.partition(".")
-    if kind in schema.STAGE_RESOURCES and key in schema.PER_STAGE_ONLY:
+    if kind in settings.STAGE_RESOURCES and key in settings.PER_STAGE_ONLY:
         return f" ({key} is asked per stage: --set stages.<stage>.{dotted}=N)"
     return ""
 
 
 def checked(params: dict[str, Any], tree: schema.Section, where: str) -> dict[str, Any]:
-    """``params`` after ``curate.schema``'s checks (ints widened to floats, ...); one ConfigError on the first fault."""
+    """``params`` after the checks of ``curate.settings`` (ints widened to floats, ...); a ConfigError if not."""
     try:
-        return schema.check(params, tree)
+        return schema.check(params, tree, settings.CROSS_CHECKS)
     except schema.UnknownKeyError as error:
         raise ConfigError(f"{error} for {where}") from None
     except schema.SettingError as error:

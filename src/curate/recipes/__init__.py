@@ -2,7 +2,6 @@
 
 import copy
 import importlib
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from datatrove.pipeline.base import PipelineStep
 
 from curate.config import ConfigError, RecipeConfig
+from curate.schema import block_arguments
 
 
 @dataclass
@@ -63,14 +63,6 @@ def step(cls: Callable[..., PipelineStep], **params: Any) -> PipelineStep:
     return instance
 
 
-def block_arguments(cls: Callable[..., PipelineStep]) -> set[str] | None:
-    """The names a block's constructor takes (None: any, it has ``**kwargs``)."""
-    parameters = inspect.signature(cls).parameters.values()
-    if any(p.kind is p.VAR_KEYWORD for p in parameters):
-        return None
-    return {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-
-
 def split_settings(
     cfg: RecipeConfig, where: str, blocks: list[Callable[..., PipelineStep]], switches: tuple[str, ...] = ()
 ) -> list[dict[str, Any]]:
@@ -109,7 +101,9 @@ def apply_stage_settings(stages: list[Stage], cfg: RecipeConfig) -> list[Stage]:
     names = [stage.name for stage in stages]
     for name in overrides:
         if name not in names:
-            raise ConfigError(f"unknown stage {name!r} in 'stages.{name}' (stages of {cfg.recipe}: {', '.join(names)})")
+            raise ConfigError(
+                f"unknown stage {name!r} in 'stages.{name}' (stages of {cfg.recipe}: {', '.join(names)})"
+            )
     for stage in stages:
         stage.resources = copy.deepcopy(overrides.get(stage.name, {}))
     return stages

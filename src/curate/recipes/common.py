@@ -7,22 +7,16 @@ from collections.abc import Callable
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.dedup import MinhashDedupCluster, MinhashDedupSignature
 from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
-from datatrove.pipeline.extractors import Trafilatura
 from datatrove.pipeline.writers import JsonlWriter
 from datatrove.utils.hashing import HashConfig
 
 from curate.blocks.intermediate import StageOutputReader
 from curate.blocks.language import FastTextLanguageFilter
-from curate.blocks.math_extract import MathHtmlExtractor
 from curate.blocks.scorer import EduClassifierScorer
 from curate.config import DEMO_INPUT, ConfigError, RecipeConfig
 from curate.recipes import RunPaths, Stage, section_step, step
-
-# `extraction.engine` -> the extractor block; its settings are `extraction.<engine>`, by the block's argument names
-ENGINES: dict[str, Callable[..., PipelineStep]] = {
-    "trafilatura": Trafilatura,
-    "math": MathHtmlExtractor,
-}
+from curate.schema import block_arguments, block_class
+from curate.settings import ENGINES
 
 
 def is_offline(cfg: RecipeConfig) -> bool:
@@ -46,18 +40,29 @@ def exclusion_writer(cfg: RecipeConfig, paths: RunPaths) -> Callable[[str], Json
     return removed
 
 
-def extractor(cfg: RecipeConfig) -> PipelineStep:
-    """The ``extraction.engine`` block, built from ``extraction.<engine>``."""
-    engine = cfg["extraction.engine"]
+def extractor(cfg: RecipeConfig, engine: str | None = None) -> PipelineStep:
+    """The ``extraction.engine`` block (or ``engine``), built from the section's other keys: those of its own
+    arguments; a key only another engine takes is that engine's, left out; a key no engine takes is an error."""
+    engine = engine or cfg["extraction.engine"]
     if engine not in ENGINES:
         raise ConfigError(f"bad value {engine!r} for 'extraction.engine': expected one of {', '.join(ENGINES)}")
-    return section_step(ENGINES[engine], cfg, f"extraction.{engine}")
+    settings = cfg.section("extraction")
+    settings.pop("engine", None)
+    cls = block_class(ENGINES[engine])
+    own = block_arguments(cls)
+    others = set().union(
+        *(block_arguments(block_class(path)) or set() for name, path in ENGINES.items() if name != engine)
+    )
+    if own is not None:
+        settings = {key: value for key, value in settings.items() if key in own or key not in others}
+    return section_step(cls, cfg, "extraction", settings)
 
 
 def language_filter(cfg: RecipeConfig, exclusion_writer: JsonlWriter | None) -> PipelineStep:
-    """The fastText language filter of the ``language:`` section (its model: ``offline_models.language_model`` when
-    offline)."""
+    """The fastText language filter of the ``language:`` section, shared by the web recipes: ``threshold`` is the
+    block's ``language_threshold``, the model ``offline_models.language_model`` when offline."""
     settings = cfg.section("language")
+    settings["language_threshold"] = settings.pop("threshold")
     settings["model"] = model_ref(cfg, "language.model")
     return section_step(FastTextLanguageFilter, cfg, "language", settings, exclusion_writer=exclusion_writer)
 

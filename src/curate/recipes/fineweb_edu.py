@@ -60,7 +60,11 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
             extraction,
             language_filter(cfg, removed("language")),
             section_step(
-                GopherRepetitionFilter, cfg, "gopher_repetition", gopher_rep, exclusion_writer=removed("gopher_repetition")
+                GopherRepetitionFilter,
+                cfg,
+                "gopher_repetition",
+                gopher_rep,
+                exclusion_writer=removed("gopher_repetition"),
             ),
             section_step(GopherQualityFilter, cfg, "gopher_quality", exclusion_writer=removed("gopher_quality")),
             section_step(C4QualityFilter, cfg, "c4_quality", exclusion_writer=removed("c4")),
