@@ -151,8 +151,9 @@ def test_dry_run_shows_one_stage_own_resources_and_no_gpus_elsewhere():
     )
     assert proc.returncode == 0, proc.stderr
     stages = {line.split()[2]: line for line in proc.stdout.splitlines() if line.startswith("stage ")}
-    assert "partition='gpu', time='04:00:00', cpus_per_task=1, mem_per_cpu_gb=2, gpus_per_task=1" in (
-        stages["score_and_select"]
+    assert (
+        "partition='gpu', time='04:00:00', cpus_per_task=1, mem_per_cpu_gb=2, gpus_per_task=1"
+        in (stages["score_and_select"])
     )
     assert "sbatch_args={constraint: 'h100'}" in stages["score_and_select"]
     others = [line for name, line in stages.items() if name != "score_and_select"]

@@ -117,12 +117,17 @@ def block_class(path: str) -> type:
     return getattr(importlib.import_module(module), name)
 
 
+def named_arguments(cls: Callable) -> set[str]:
+    """The argument names a block's constructor lists."""
+    parameters = inspect.signature(cls).parameters.values()
+    return {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
 def block_arguments(cls: Callable) -> set[str] | None:
     """The names a block's constructor takes (None: any, it has ``**kwargs``)."""
-    parameters = inspect.signature(cls).parameters.values()
-    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+    if any(p.kind is p.VAR_KEYWORD for p in inspect.signature(cls).parameters.values()):
         return None
-    return {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return named_arguments(cls)
 
 
 def takes(block: str, name: str) -> bool:

@@ -92,10 +92,11 @@ COMMON: dict[str, Node] = {
 }
 SCORER_BLOCK = "curate.blocks.scorer:EduClassifierScorer"
 LANGUAGE_FILTER = "curate.blocks.language:FastTextLanguageFilter"
-FILTERS = "datatrove.pipeline.filters:"
+FILTERS = "curate.blocks.fineweb_filters:Fast"  # datatrove's FineWeb filters with their output, faster
 # `extraction.engine`: the extractor blocks by name (curate.recipes.common builds the chosen one)
 ENGINES = {
-    "trafilatura": "datatrove.pipeline.extractors:Trafilatura",
+    "trafilatura": "curate.blocks.fast_trafilatura:FastTrafilatura",  # datatrove's Trafilatura, output-identical
+    "resiliparse": "curate.blocks.resiliparse_extract:ResiliparseExtractor",  # fineweb_edu's mode: fast
     "math": "curate.blocks.math_extract:MathHtmlExtractor",
 }
 
@@ -134,6 +135,7 @@ def extraction(settings: dict[str, Node]) -> Section:
 def _fineweb_edu() -> dict[str, Node]:
     return {
         **WEB,
+        "mode": choice("default", "fast"),  # fast: the resiliparse engine, whatever extraction.engine says
         "url_filter": Section({"soft_word_threshold": integer(1)}, blocks=("curate.blocks.urls:OfflineURLFilter",)),
         "extraction": extraction({"favour_precision": BOOLEAN, "timeout": number(above=0), "deduplicate": BOOLEAN}),
         "gopher_repetition": Section(

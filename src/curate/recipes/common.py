@@ -5,17 +5,18 @@ import importlib
 from collections.abc import Callable
 
 from datatrove.pipeline.base import PipelineStep
-from datatrove.pipeline.dedup import MinhashDedupCluster, MinhashDedupSignature
+from datatrove.pipeline.dedup import MinhashDedupCluster
 from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
 from datatrove.pipeline.writers import JsonlWriter
 from datatrove.utils.hashing import HashConfig
 
+from curate.blocks.fast_minhash import FastMinhashDedupSignature
 from curate.blocks.intermediate import StageOutputReader
 from curate.blocks.language import FastTextLanguageFilter
 from curate.blocks.scorer import EduClassifierScorer
 from curate.config import DEMO_INPUT, ConfigError, RecipeConfig
 from curate.recipes import RunPaths, Stage, section_step, step
-from curate.schema import block_arguments, block_class
+from curate.schema import block_class, named_arguments
 from curate.settings import ENGINES
 
 
@@ -41,20 +42,13 @@ def exclusion_writer(cfg: RecipeConfig, paths: RunPaths) -> Callable[[str], Json
 
 
 def extractor(cfg: RecipeConfig, engine: str | None = None) -> PipelineStep:
-    """The ``extraction.engine`` block (or ``engine``), built from the section's other keys: those of its own
-    arguments; a key only another engine takes is that engine's, left out; a key no engine takes is an error."""
+    """The ``extraction.engine`` block (or ``engine``), built from the section's other keys; a key that only another
+    engine names is left to that engine (switching engines needs no other edit)."""
     engine = engine or cfg["extraction.engine"]
-    if engine not in ENGINES:
-        raise ConfigError(f"bad value {engine!r} for 'extraction.engine': expected one of {', '.join(ENGINES)}")
-    settings = cfg.section("extraction")
-    settings.pop("engine", None)
     cls = block_class(ENGINES[engine])
-    own = block_arguments(cls)
-    others = set().union(
-        *(block_arguments(block_class(path)) or set() for name, path in ENGINES.items() if name != engine)
-    )
-    if own is not None:
-        settings = {key: value for key, value in settings.items() if key in own or key not in others}
+    others = set().union(*(named_arguments(block_class(path)) for name, path in ENGINES.items() if name != engine))
+    own = named_arguments(cls)
+    settings = {k: v for k, v in cfg.section("extraction").items() if k != "engine" and (k in own or k not in others)}
     return section_step(cls, cfg, "extraction", settings)
 
 
@@ -127,7 +121,7 @@ def minhash_stages(cfg: RecipeConfig, documents: str, work: str) -> list[Stage]:
             "minhash_signatures",
             [
                 step(StageOutputReader, data_folder=documents),
-                step(MinhashDedupSignature, output_folder=f"{work}/signatures", config=config),
+                step(FastMinhashDedupSignature, output_folder=f"{work}/signatures", config=config),
             ],
             tasks,
             workers,

@@ -1,20 +1,22 @@
 """FineWeb-Edu: Common Crawl WARC -> FineWeb filters -> MinHash per dump -> PII -> educational score -> Parquet.
 
 Reads top to bottom like the FineWeb paper (arXiv 2406.17557) and datatrove's examples/fineweb.py, whose order
-wins where the two differ (MinHash after the C4 and FineWeb filters).
+wins where the two differ (MinHash after the C4 and FineWeb filters). The extraction, heuristic filters and MinHash
+signatures are curate's faster blocks with datatrove's output (``mode: default``); ``mode: fast`` extracts with
+Resiliparse instead of trafilatura (docs/benchmarks.md measures both).
 """
 
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.dedup import MinhashDedupFilter
-from datatrove.pipeline.filters import (
-    C4QualityFilter,
-    FineWebQualityFilter,
-    GopherQualityFilter,
-    GopherRepetitionFilter,
-)
 from datatrove.pipeline.formatters import PIIFormatter
 from datatrove.pipeline.writers import JsonlWriter
 
+from curate.blocks.fineweb_filters import (
+    FastC4QualityFilter,
+    FastFineWebQualityFilter,
+    FastGopherQualityFilter,
+    FastGopherRepetitionFilter,
+)
 from curate.blocks.intermediate import StageOutputReader
 from curate.blocks.threshold import ScoreThreshold
 from curate.blocks.tokens import OfflineTokensCounter
@@ -35,9 +37,9 @@ from curate.recipes.common import (
 
 
 def extraction_steps(cfg: RecipeConfig) -> list[PipelineStep]:
-    """Common Crawl WARCs and the extractor (trafilatura with FineWeb's settings): the text the classifier scores
-    and is trained on."""
-    return [warc_reader(cfg), extractor(cfg)]
+    """Common Crawl WARCs and the extractor (trafilatura with FineWeb's settings; Resiliparse in ``mode: fast``): the
+    text the classifier scores and is trained on."""
+    return [warc_reader(cfg), extractor(cfg, "resiliparse" if cfg["mode"] == "fast" else None)]
 
 
 def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
@@ -60,15 +62,17 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
             extraction,
             language_filter(cfg, removed("language")),
             section_step(
-                GopherRepetitionFilter,
+                FastGopherRepetitionFilter,
                 cfg,
                 "gopher_repetition",
                 gopher_rep,
                 exclusion_writer=removed("gopher_repetition"),
             ),
-            section_step(GopherQualityFilter, cfg, "gopher_quality", exclusion_writer=removed("gopher_quality")),
-            section_step(C4QualityFilter, cfg, "c4_quality", exclusion_writer=removed("c4")),
-            section_step(FineWebQualityFilter, cfg, "fineweb_quality", exclusion_writer=removed("fineweb_quality")),
+            section_step(FastGopherQualityFilter, cfg, "gopher_quality", exclusion_writer=removed("gopher_quality")),
+            section_step(FastC4QualityFilter, cfg, "c4_quality", exclusion_writer=removed("c4")),
+            section_step(
+                FastFineWebQualityFilter, cfg, "fineweb_quality", exclusion_writer=removed("fineweb_quality")
+            ),
             step(JsonlWriter, output_folder=filtered),
         ],
         tasks,
