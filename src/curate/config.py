@@ -168,6 +168,8 @@ def set_value(params: dict[str, Any], dotted: str, value: Any, tree: schema.Node
             raise ConfigError(f"unknown key {'.'.join(parents[: i + 1])!r} for {where}")
         node = node[part]
     if leaf not in node and (spec is None or spec.child(leaf) is None):
+        if isinstance(spec, schema.Mapping):
+            raise ConfigError(f"bad name {leaf!r} in {'.'.join(parents)!r}: expected {spec.key.allowed}")
         raise ConfigError(f"unknown key {dotted!r} for {where}{_hint(dotted)}")
     node[leaf] = value
 
@@ -177,6 +179,18 @@ def _hint(dotted: str) -> str:
     if kind in settings.STAGE_RESOURCES and key in settings.PER_STAGE_ONLY:
         return f" ({key} is asked per stage: --set stages.<stage>.{dotted}=N)"
     return ""
+
+
+def check_folder(option: str, path: str) -> None:
+    """``--output``/``--logs`` must name a folder (or where one can be made): not a file, nor a path under one."""
+    if "://" in path:
+        return
+    for at in (Path(path), *Path(path).absolute().parents):
+        if at.exists():
+            if not at.is_dir():
+                where = "is a file" if at == Path(path) else f"is under the file {str(at)!r}"
+                raise ConfigError(f"bad value {path!r} for '{option}': expected a folder, and this path {where}")
+            return
 
 
 def checked(params: dict[str, Any], tree: schema.Section, where: str) -> dict[str, Any]:

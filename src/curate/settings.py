@@ -116,7 +116,10 @@ WEB: dict[str, Node] = {  # the recipes that read Common Crawl
     "minhash": Section(
         {
             "n_grams": integer(1),
-            "num_buckets": integer(1),
+            "num_buckets": Rule(
+                "an integer >= 1 (datatrove runs the bucket stage as a multiple of num_buckets tasks: one per bucket)",
+                lambda v: is_int(v) and v >= 1,
+            ),
             "hashes_per_bucket": integer(1),
             "hash_fc": choice("sha1", "xxhash"),
             "precision": choice(32, 64),
