@@ -140,7 +140,7 @@ def load_executor_config(name: str, sections: dict[str, Any], overrides: list[st
     params = merged(executor_defaults(), sections)
     tree = settings.EXECUTORS_SCHEMA
     apply_overrides(params, overrides, tree, name)
-    return RecipeConfig(name, checked(params, tree, name))
+    return RecipeConfig(name, checked(params, tree, name, cross_checks=()))
 
 
 def apply_overrides(params: dict[str, Any], overrides: list[str], tree: schema.Node, where: str) -> set[str]:
@@ -193,10 +193,12 @@ def check_folder(option: str, path: str) -> None:
             return
 
 
-def checked(params: dict[str, Any], tree: schema.Section, where: str) -> dict[str, Any]:
+def checked(
+    params: dict[str, Any], tree: schema.Section, where: str, cross_checks=settings.CROSS_CHECKS
+) -> dict[str, Any]:
     """``params`` after the checks of ``curate.settings`` (ints widened to floats, ...); a ConfigError if not."""
     try:
-        return schema.check(params, tree, settings.CROSS_CHECKS)
+        return schema.check(params, tree, cross_checks)
     except schema.UnknownKeyError as error:
         raise ConfigError(f"{error} for {where}") from None
     except schema.SettingError as error:
