@@ -18,7 +18,7 @@ from pathlib import Path
 
 from curate.assets import shared_data_dir
 from curate.blocks.math_extract import MathHtmlExtractor
-from curate.extraction_metrics import formula_recall, text_f1
+from curate.evaluation.math_metrics import formula_recall, text_f1
 
 REPO = Path(__file__).resolve().parents[1]
 

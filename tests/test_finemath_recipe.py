@@ -10,13 +10,13 @@ import pytest
 from recipe_runs import run_recipe
 from tiny_models import tiny_bert
 
-from bench.realdata import math_pages, write_html_warc
 from curate.blocks.decontaminate import Decontaminator
 from curate.blocks.domains import DomainFilter, SelectDomains, registered_domain
 from curate.blocks.math_extract import MathHtmlExtractor
 from curate.blocks.scorer import EduClassifierScorer
 from curate.blocks.threshold import ScoreThreshold
 from curate.config import load_recipe_config
+from curate.evaluation.realdata import math_pages, write_html_warc
 from curate.recipes import RunPaths, build_stages
 from curate.recipes.finemath import FINEMATH_COLUMNS
 

@@ -7,7 +7,7 @@ from datatrove.data import Document
 
 from curate.blocks.math_extract import MathHtmlExtractor
 from curate.blocks.mathml import mathml_to_latex
-from curate.extraction_metrics import find_formulas, formula_recall, normalize_formula, text_f1
+from curate.evaluation.math_metrics import find_formulas, formula_recall, normalize_formula, text_f1
 
 PROSE = "<p>" + "This paragraph explains the idea in plain words so that the page has real main content. " * 6 + "</p>"
 
