@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from curate.blocks.fast_trafilatura import FastTrafilatura
 from curate.blocks.fineweb_filters import FastC4QualityFilter
 from curate.blocks.language import FastTextLanguageFilter
 from curate.blocks.math_extract import MathHtmlExtractor
@@ -65,6 +66,13 @@ def test_extraction_engine_and_its_own_arguments(tmp_path):
     fast = load_recipe_config("fineweb_edu", ["extraction.min_container_share=0.5", "mode=fast"])
     (resiliparse,) = steps_of(fast, tmp_path, ResiliparseExtractor)
     assert (resiliparse.min_container_share, resiliparse.timeout) == (0.5, 1.0)
+    # trafilatura.extract's own options are trafilatura's arguments (FastTrafilatura passes them on)
+    (trafilatura,) = steps_of(
+        load_recipe_config("fineweb_edu", ["extraction.include_tables=false"]), tmp_path, FastTrafilatura
+    )
+    assert trafilatura.kwargs == {"include_tables": False}
+    with pytest.raises(ConfigError, match="unknown key 'extraction.nope' for recipe 'fineweb_edu'"):
+        load_recipe_config("fineweb_edu", ["extraction.nope=1"])
     with pytest.raises(ConfigError, match="bad value 'lxml' for 'extraction.engine': expected one of trafilatura"):
         load_recipe_config("finemath", ["extraction.engine=lxml"])
 

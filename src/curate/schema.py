@@ -60,6 +60,7 @@ class Section:
 
     fields: dict[str, "Node"]
     blocks: tuple[str, ...] = ()
+    other_names: Callable[[], set[str]] | None = None  # more names it takes, when no block's signature says them
 
     def check(self, value: Any, key: str) -> dict:
         if not isinstance(value, dict):
@@ -75,7 +76,9 @@ class Section:
     def child(self, name: str) -> "Node | None":
         if name in self.fields:
             return self.fields[name]
-        return OPEN if any(takes(block, name) for block in self.blocks) else None
+        if any(takes(block, name) for block in self.blocks) or (self.other_names and name in self.other_names()):
+            return OPEN
+        return None
 
 
 @dataclass(frozen=True)
@@ -137,13 +140,6 @@ def takes(block: str, name: str) -> bool:
 
 def join(key: str, name: Any) -> str:
     return f"{key}.{name}" if key else str(name)
-
-
-def walk(node: "Node", dotted: str) -> "Node | None":
-    """The node of a dotted key, or None when the schema has no such key."""
-    for part in dotted.split("."):
-        node = node.child(part) if node is not None else None
-    return node
 
 
 # -- rules ------------------------------------------------------------------------------------------------------

@@ -17,11 +17,13 @@ from curate.schema import (
     Rule,
     Section,
     any_of,
+    block_class,
     choice,
     integer,
     is_int,
     is_number,
     list_of,
+    named_arguments,
     number,
     optional,
     pairs,
@@ -99,6 +101,17 @@ ENGINES = {
     "resiliparse": "curate.blocks.resiliparse_extract:ResiliparseExtractor",  # fineweb_edu's mode: fast
     "math": "curate.blocks.math_extract:MathHtmlExtractor",
 }
+# FastTrafilatura passes any option it does not name on to trafilatura.extract: those are its arguments too
+FORWARDED_OPTIONS = {"trafilatura": "trafilatura:extract"}
+
+
+def engine_arguments(engine: str) -> set[str]:
+    """The settings an extraction engine takes, by their names."""
+    names = named_arguments(block_class(ENGINES[engine]))
+    if engine in FORWARDED_OPTIONS:
+        names |= named_arguments(block_class(FORWARDED_OPTIONS[engine])) - {"filecontent", "kwargs"}
+    return names
+
 
 SCORER: dict[str, Node] = {
     "model": MODEL,
@@ -132,7 +145,10 @@ WEB: dict[str, Node] = {  # the recipes that read Common Crawl
 
 def extraction(settings: dict[str, Node]) -> Section:
     """``extraction: {engine, arguments of the engines}`` (the arguments not described here: the engines' own)."""
-    return Section({"engine": choice(*ENGINES), **settings}, blocks=tuple(ENGINES.values()))
+    return Section(
+        {"engine": choice(*ENGINES), **settings},
+        other_names=lambda: set().union(*map(engine_arguments, ENGINES)),
+    )
 
 
 def _fineweb_edu() -> dict[str, Node]:

@@ -16,8 +16,8 @@ from curate.blocks.language import FastTextLanguageFilter
 from curate.blocks.scorer import EduClassifierScorer
 from curate.config import DEMO_INPUT, ConfigError, RecipeConfig
 from curate.recipes import RunPaths, Stage, section_step, step
-from curate.schema import block_class, named_arguments
-from curate.settings import ENGINES
+from curate.schema import block_class
+from curate.settings import ENGINES, engine_arguments
 
 
 def is_offline(cfg: RecipeConfig) -> bool:
@@ -46,8 +46,8 @@ def extractor(cfg: RecipeConfig, engine: str | None = None) -> PipelineStep:
     engine names is left to that engine (switching engines needs no other edit)."""
     engine = engine or cfg["extraction.engine"]
     cls = block_class(ENGINES[engine])
-    others = set().union(*(named_arguments(block_class(path)) for name, path in ENGINES.items() if name != engine))
-    own = named_arguments(cls)
+    others = set().union(*(engine_arguments(name) for name in ENGINES if name != engine))
+    own = engine_arguments(engine)
     settings = {k: v for k, v in cfg.section("extraction").items() if k != "engine" and (k in own or k not in others)}
     return section_step(cls, cfg, "extraction", settings)
 
