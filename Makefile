@@ -42,9 +42,13 @@ demo: install
 # what tests derive (the SmolLM2 folder converted from its GGUF, sample WARCs) stays inside the clone, shared by
 # both environments
 test: export CURATE_CACHE ?= $(CURDIR)/.cache/curate
-test: install vllm-env
-	$(BIN)/python -m pytest -q tests --ignore=tests/vllm
-	$(VLLM_BIN)/python -m pytest -q tests/vllm
+# .venv-vllm installs (mostly downloads) while the main suite runs; its log is shown only if it fails
+test: install
+	@mkdir -p .cache; $(MAKE) --no-print-directory vllm-env > .cache/vllm-env.log 2>&1 & vllm_env=$$!; \
+	$(BIN)/python -m pytest -q tests --ignore=tests/vllm; main=$$?; \
+	wait $$vllm_env || { tail -n 40 .cache/vllm-env.log; exit 1; }; \
+	$(VLLM_BIN)/python -m pytest -q tests/vllm; vllm=$$?; \
+	exit $$(( main || vllm ))
 
 lint: install
 	$(BIN)/ruff check src tests bench classifiers
