@@ -4,7 +4,7 @@
 of ../shared/data/warc. Three sides run the stage (WARC -> URL filter -> extraction -> language ID -> Gopher
 repetition, Gopher quality, C4, FineWeb quality):
 
-- ``datatrove``: datatrove's own blocks with FineWeb's settings (``bench.baselines``), its ``WarcReader``;
+- ``datatrove``: datatrove's own blocks with FineWeb's settings (``curate.evaluation.baselines``), its ``WarcReader``;
 - ``default``: the fineweb_edu recipe's stage as built for ``mode=default``;
 - ``fast``: the same for ``mode=fast`` (Resiliparse extraction).
 
@@ -24,15 +24,15 @@ from datatrove.pipeline.dedup import MinhashDedupSignature
 from datatrove.pipeline.extractors import Trafilatura
 from datatrove.pipeline.readers import WarcReader
 
-from bench.baselines import plain_fineweb_steps
-from bench.extraction_quality import pages_with_truth, quality
-from bench.realdata import extraction_pages, write_html_warc
 from bench.report import machine, write_section
 from curate.assets import shared_data_dir
 from curate.blocks.fast_minhash import FastMinhashDedupSignature
 from curate.blocks.resiliparse_extract import ResiliparseExtractor
 from curate.blocks.word_split import shared_splitter
 from curate.config import load_recipe_config
+from curate.evaluation.baselines import plain_fineweb_steps
+from curate.evaluation.extraction_quality import pages_with_truth, quality
+from curate.evaluation.realdata import extraction_pages, write_html_warc
 from curate.recipes import RunPaths, build_stages
 from curate.recipes.common import minhash_config
 

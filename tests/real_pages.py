@@ -14,8 +14,8 @@ from pathlib import Path
 from datatrove.data import Document
 from datatrove.pipeline.extractors import Trafilatura
 
-from bench.realdata import extraction_pages, math_pages, write_html_warc
 from curate.blocks.warc import CommonCrawlWarcReader
+from curate.evaluation.realdata import extraction_pages, math_pages, write_html_warc
 from curate.sample import demo_math_warc, demo_warc
 
 EXTRACTION_TIMEOUT = 60.0

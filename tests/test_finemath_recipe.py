@@ -10,19 +10,22 @@ import pytest
 from recipe_runs import run_recipe
 from tiny_models import tiny_bert
 
-from bench.realdata import math_pages, write_html_warc
 from curate.blocks.decontaminate import Decontaminator
 from curate.blocks.domains import DomainFilter, SelectDomains, registered_domain
 from curate.blocks.math_extract import MathHtmlExtractor
 from curate.blocks.scorer import EduClassifierScorer
 from curate.blocks.threshold import ScoreThreshold
 from curate.config import load_recipe_config
+from curate.evaluation.realdata import math_pages, write_html_warc
 from curate.recipes import RunPaths, build_stages
 from curate.recipes.finemath import FINEMATH_COLUMNS
 
 
 def test_published_defaults(tmp_path):
-    cfg = load_recipe_config("finemath", ["offline=false", f"input={tmp_path}"])
+    from curate.sample import demo_math_warc
+
+    # the sample WARC named as a path: an input, but not "demo" (whose `demo:` settings would apply)
+    cfg = load_recipe_config("finemath", ["offline=false", f"input={demo_math_warc()}"])
     stages = build_stages(cfg, RunPaths(str(tmp_path), str(tmp_path / "logs")))
     steps = {type(s): s for stage in stages for s in stage.pipeline}
     by_name = {stage.name: stage for stage in stages}
@@ -70,7 +73,7 @@ def run(shared_data, tmp_path_factory):
         [
             f"input={tmp / 'warcs'}",
             "offline=true",
-            f"offline_models.classifier={tiny_bert(tmp / 'model', bias=3.6, max_positions=512)}",
+            f"offline_models.scorer_model={tiny_bert(tmp / 'model', bias=3.6, max_positions=512)}",
             f"c4_rejects={tmp / 'c4'}",
             "recall.min_score=0",  # every page counts: domains with >= 2 pages are selected
             "recall.min_pages=2",

@@ -120,7 +120,7 @@ def test_pii_and_edu_selection(steps):
 
 
 def test_edu_threshold_override_gives_score_2(tmp_path):
-    cfg = load_recipe_config("fineweb_edu", ["offline=false", "edu_threshold=2"])
+    cfg = load_recipe_config("fineweb_edu", ["offline=false", "threshold=2"])
     stages = build_stages(cfg, RunPaths(str(tmp_path), str(tmp_path / "logs")))
     threshold = next(s for s in stages[-1].pipeline if isinstance(s, ScoreThreshold))
     assert threshold.threshold == 2

@@ -8,8 +8,8 @@ from datatrove.pipeline.extractors import Trafilatura
 from datatrove.pipeline.extractors.base import BaseExtractor
 from real_pages import EXTRACTION_TIMEOUT
 
-from bench.extraction_quality import pages_with_truth, scores
 from curate.blocks.resiliparse_extract import ResiliparseExtractor
+from curate.evaluation.extraction_quality import pages_with_truth, scores
 
 
 def test_usable_alone_with_defaults(shared_data):

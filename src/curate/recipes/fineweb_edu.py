@@ -6,14 +6,11 @@ signatures are curate's faster blocks with datatrove's output (``mode: default``
 Resiliparse instead of trafilatura (docs/benchmarks.md measures both).
 """
 
-import inspect
-
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.dedup import MinhashDedupFilter
 from datatrove.pipeline.formatters import PIIFormatter
 from datatrove.pipeline.writers import JsonlWriter
 
-from curate.blocks.fast_trafilatura import FastTrafilatura
 from curate.blocks.fineweb_filters import (
     FastC4QualityFilter,
     FastFineWebQualityFilter,
@@ -21,45 +18,28 @@ from curate.blocks.fineweb_filters import (
     FastGopherRepetitionFilter,
 )
 from curate.blocks.intermediate import StageOutputReader
-from curate.blocks.language import FastTextLanguageFilter
-from curate.blocks.resiliparse_extract import ResiliparseExtractor
-from curate.blocks.scorer import EduClassifierScorer
 from curate.blocks.threshold import ScoreThreshold
 from curate.blocks.tokens import OfflineTokensCounter
 from curate.blocks.urls import OfflineURLFilter
 from curate.blocks.writers import FINEWEB_COLUMNS, SCORE_COLUMNS, FlatParquetWriter
-from curate.config import ConfigError, RecipeConfig
-from curate.recipes import RunPaths, Stage, step
-from curate.recipes.common import decontamination, exclusion_writer, minhash_stages, model_ref, warc_reader
+from curate.config import RecipeConfig
+from curate.recipes import RunPaths, Stage, section_step, step
+from curate.recipes.common import (
+    decontamination,
+    exclusion_writer,
+    extractor,
+    language_filter,
+    minhash_stages,
+    model_ref,
+    scorer,
+    warc_reader,
+)
 
 
 def extraction_steps(cfg: RecipeConfig) -> list[PipelineStep]:
-    """Common Crawl WARCs and trafilatura with FineWeb's settings: the text the classifier scores and is trained on."""
-    return [warc_reader(cfg), extractor(cfg)]
-
-
-# extraction.engine -> extractor; "trafilatura" is FineWeb's, run by curate's output-identical faster layer
-EXTRACTION_ENGINES = {"trafilatura": FastTrafilatura, "resiliparse": ResiliparseExtractor}
-MODES = ("default", "fast")
-
-
-def extractor(cfg: RecipeConfig) -> PipelineStep:
-    """``extraction.engine`` with the section's other keys as its arguments; ``mode: fast`` means Resiliparse."""
-    if cfg["mode"] not in MODES:
-        raise ConfigError(f"bad value {cfg['mode']!r} for 'mode': expected one of {', '.join(MODES)}")
-    args = cfg.section("extraction")
-    engine = args.pop("engine", "trafilatura")
-    engine = "resiliparse" if cfg["mode"] == "fast" else engine
-    if engine not in EXTRACTION_ENGINES:
-        raise ConfigError(f"bad value {engine!r} for 'extraction.engine': expected {', '.join(EXTRACTION_ENGINES)}")
-    cls = EXTRACTION_ENGINES[engine]
-    if cls is ResiliparseExtractor:  # the section's trafilatura options do not apply to it
-        trafilatura_only = set(inspect.signature(FastTrafilatura).parameters) - {"timeout"}
-        args = {k: v for k, v in args.items() if k not in trafilatura_only}
-        unknown = set(args) - set(inspect.signature(cls).parameters)
-        if unknown:
-            raise ConfigError(f"extraction.{sorted(unknown)[0]}: not an argument of the {engine} engine")
-    return step(cls, **args)
+    """Common Crawl WARCs and the extractor (trafilatura with FineWeb's settings; Resiliparse in ``mode: fast``): the
+    text the classifier scores and is trained on."""
+    return [warc_reader(cfg), extractor(cfg, "resiliparse" if cfg["mode"] == "fast" else None)]
 
 
 def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
@@ -67,29 +47,31 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
     removed = exclusion_writer(cfg, paths)
     filtered = f"{paths.work}/filtered"
     minhash = f"{paths.work}/minhash"
+    # datatrove reads the n-gram settings as (n, fraction) pairs
     gopher_rep = cfg.section("gopher_repetition")
-    gopher_rep["top_n_grams"] = tuple(tuple(x) for x in gopher_rep["top_n_grams"])
-    gopher_rep["dup_n_grams"] = tuple(tuple(x) for x in gopher_rep["dup_n_grams"])
+    for key in ("top_n_grams", "dup_n_grams"):
+        if key in gopher_rep:
+            gopher_rep[key] = tuple(tuple(pair) for pair in gopher_rep[key])
 
-    reader, extract = extraction_steps(cfg)
+    reader, extraction = extraction_steps(cfg)
     filtering = Stage(
         "filter",
         [
             reader,
-            step(OfflineURLFilter, **cfg.section("url_filter"), exclusion_writer=removed("url")),
-            extract,
-            step(
-                FastTextLanguageFilter,
-                languages=cfg["language.languages"],
-                language_threshold=cfg["language.threshold"],
-                model=model_ref(cfg, "language.model"),
-                exclusion_writer=removed("language"),
+            section_step(OfflineURLFilter, cfg, "url_filter", exclusion_writer=removed("url")),
+            extraction,
+            language_filter(cfg, removed("language")),
+            section_step(
+                FastGopherRepetitionFilter,
+                cfg,
+                "gopher_repetition",
+                gopher_rep,
+                exclusion_writer=removed("gopher_repetition"),
             ),
-            step(FastGopherRepetitionFilter, **gopher_rep, exclusion_writer=removed("gopher_repetition")),
-            step(FastGopherQualityFilter, **cfg.section("gopher_quality"), exclusion_writer=removed("gopher_quality")),
-            step(FastC4QualityFilter, **cfg.section("c4_quality"), exclusion_writer=removed("c4")),
-            step(
-                FastFineWebQualityFilter, **cfg.section("fineweb_quality"), exclusion_writer=removed("fineweb_quality")
+            section_step(FastGopherQualityFilter, cfg, "gopher_quality", exclusion_writer=removed("gopher_quality")),
+            section_step(FastC4QualityFilter, cfg, "c4_quality", exclusion_writer=removed("c4")),
+            section_step(
+                FastFineWebQualityFilter, cfg, "fineweb_quality", exclusion_writer=removed("fineweb_quality")
             ),
             step(JsonlWriter, output_folder=filtered),
         ],
@@ -102,17 +84,10 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
             step(StageOutputReader, data_folder=filtered),
             step(MinhashDedupFilter, input_folder=f"{minhash}/remove_ids", exclusion_writer=removed("minhash")),
             *decontamination(cfg, removed),
-            step(PIIFormatter, **cfg.section("pii")),
+            section_step(PIIFormatter, cfg, "pii"),
             step(OfflineTokensCounter, tokenizer_name_or_path=model_ref(cfg, "tokenizer")),
-            step(
-                EduClassifierScorer,
-                model=model_ref(cfg, "edu_classifier"),
-                max_length=cfg["edu_max_length"],
-                batch_size=cfg["edu_batch_size"],
-                device=cfg["edu_device"],
-                precision=cfg["edu_precision"],
-            ),
-            step(ScoreThreshold, threshold=cfg["edu_threshold"], exclusion_writer=removed("edu_threshold")),
+            scorer(cfg, model_ref(cfg, "scorer.model")),
+            step(ScoreThreshold, threshold=cfg["threshold"], exclusion_writer=removed("edu_threshold")),
             step(
                 FlatParquetWriter,
                 output_folder=paths.data,
