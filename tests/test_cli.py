@@ -88,9 +88,9 @@ def test_dry_run_shows_the_demo_models_and_each_stage_executor_resources():
     proc = curate_run("finemath", "--executor", "slurm", "--set", "slurm.partition=cpu", "--dry-run")
     assert proc.returncode == 0, proc.stderr
     stages = [line for line in proc.stdout.splitlines() if line.startswith("stage ")]
-    assert len(stages) == 7
+    assert len(stages) == 8
     assert all("partition='cpu', time='04:00:00', cpus_per_task=1, mem_per_cpu_gb=2, qos=None" in s for s in stages)
-    assert "stage 5/7: minhash_buckets (slurm: tasks=1, workers=-1," in proc.stdout  # 1 band: 1 bucket task
+    assert "stage 5/8: minhash_buckets (slurm: tasks=1, workers=-1," in proc.stdout  # 1 band: 1 bucket task
     models = dict(line.strip().split(" = ", 1) for line in proc.stdout.split("models and files")[1].splitlines()[1:])
     assert models["offline_models.recall_classifier, offline_models.classifier"].startswith(
         "classifiers/finemath/demo-minilm-ridge [model] -> "

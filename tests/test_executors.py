@@ -49,7 +49,7 @@ def test_local_run_writes_hub_layout_and_stats(local_run):
     out, rows = local_run
     dumps = {p.name for p in (out / "data").iterdir()}
     assert {r[3] for r in rows} == dumps
-    for stage in ("filter", "minhash_signatures", "minhash_buckets", "minhash_clusters", "score_and_select"):
+    for stage in ("filter", "minhash_signatures", "minhash_buckets", "minhash_clusters", "select", "score"):
         assert (out / "stats" / f"{stage}.json").is_file()
     assert (out / "run.json").is_file()
 
@@ -60,7 +60,7 @@ def test_local_failed_task_resumes_to_identical_output(shared_data, local_run, t
     cfg = _config(shared_data)
     assert run_recipe(cfg, out, fail_marker=marker) == 1  # the injected failure stops the run
     assert marker.exists()
-    assert not any((out / "logs" / "score_and_select" / "completions").glob("00001"))
+    assert not any((out / "logs" / "score" / "completions").glob("00001"))
     assert run_recipe(cfg, out, fail_marker=marker) == 0  # same command again: only the missing task runs
     assert _rows(out) == expected
 

@@ -65,7 +65,7 @@ def test_every_real_file_is_routed_and_thresholded_per_language(run, shared_data
     seen = Counter(r["language"] for r in kept) + Counter(r["metadata"]["language"] for r in removed)
     # nothing lost: each file is in data/, in removed/threshold/, or a counted reader skip (the flattened file
     # names of ../shared/data/code hide some extensions; manifest.jsonl itself is the one extra skip)
-    (reader,) = [s for s in json.loads((run / "stats" / "score_and_select.json").read_text()) if "READER" in s["name"]]
+    (reader,) = [s for s in json.loads((run / "stats" / "select.json").read_text()) if "READER" in s["name"]]
     skipped = reader["stats"]["skipped_unknown_language"]["total"]
     assert all(seen[lang] <= n for lang, n in expected.items())
     assert sum(expected.values()) - sum(seen.values()) == skipped - 1

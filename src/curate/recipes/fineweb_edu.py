@@ -1,5 +1,7 @@
 """FineWeb-Edu: Common Crawl WARC -> FineWeb filters -> MinHash per dump -> PII -> educational score -> Parquet.
 
+With an existing dataset as input (FineWeb itself, as FineWeb-Edu was made), only the ``score`` stage runs.
+
 Reads top to bottom like the FineWeb paper (arXiv 2406.17557) and datatrove's examples/fineweb.py, whose order
 wins where the two differ (MinHash after the C4 and FineWeb filters).
 """
@@ -26,6 +28,13 @@ from curate.blocks.writers import FINEWEB_COLUMNS, SCORE_COLUMNS, FlatParquetWri
 from curate.config import RecipeConfig
 from curate.recipes import RunPaths, Stage, step
 from curate.recipes.common import decontamination, exclusion_writer, minhash_stages, model_ref, warc_reader
+from curate.recipes.rescore import (
+    dataset_columns,
+    dataset_input,
+    dataset_reader,
+    score_stage,
+    selected_writer,
+)
 
 
 def extraction_steps(cfg: RecipeConfig) -> list[PipelineStep]:
@@ -34,8 +43,33 @@ def extraction_steps(cfg: RecipeConfig) -> list[PipelineStep]:
 
 
 def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
-    tasks, workers = cfg["tasks"], cfg["workers"]
     removed = exclusion_writer(cfg, paths)
+    source = dataset_input(cfg)
+    if source is not None:  # rescoring a dataset: its rows, every column kept, under data/<its dump>/
+        scoring = scoring_steps(cfg, paths, removed, dataset_columns(source))
+        return [score_stage(cfg, paths, scoring, dataset_reader(cfg, source, dump_key="dump"))]
+    return [*cpu_stages(cfg, paths, removed), score_stage(cfg, paths, scoring_steps(cfg, paths, removed))]
+
+
+def scoring_steps(cfg: RecipeConfig, paths: RunPaths, removed, columns=FINEWEB_COLUMNS | SCORE_COLUMNS) -> list:
+    """Educational score -> threshold -> Parquet: the steps of the ``score`` stage."""
+    return [
+        step(
+            EduClassifierScorer,
+            model=model_ref(cfg, "edu_classifier"),
+            max_length=cfg["edu_max_length"],
+            batch_size=cfg["edu_batch_size"],
+            device=cfg["edu_device"],
+            precision=cfg["edu_precision"],
+        ),
+        step(ScoreThreshold, threshold=cfg["edu_threshold"], exclusion_writer=removed("edu_threshold")),
+        step(FlatParquetWriter, output_folder=paths.data, columns=columns, max_file_size=cfg["shard_max_bytes"]),
+    ]
+
+
+def cpu_stages(cfg: RecipeConfig, paths: RunPaths, removed) -> list[Stage]:
+    """WARC -> FineWeb filters -> MinHash -> PII and token counts: what the ``score`` stage reads."""
+    tasks, workers = cfg["tasks"], cfg["workers"]
     filtered = f"{paths.work}/filtered"
     minhash = f"{paths.work}/minhash"
     gopher_rep = cfg.section("gopher_repetition")
@@ -66,28 +100,14 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
         workers,
     )
     select = Stage(
-        "score_and_select",
+        "select",
         [
             step(StageOutputReader, data_folder=filtered),
             step(MinhashDedupFilter, input_folder=f"{minhash}/remove_ids", exclusion_writer=removed("minhash")),
             *decontamination(cfg, removed),
             step(PIIFormatter, **cfg.section("pii")),
             step(OfflineTokensCounter, tokenizer_name_or_path=model_ref(cfg, "tokenizer")),
-            step(
-                EduClassifierScorer,
-                model=model_ref(cfg, "edu_classifier"),
-                max_length=cfg["edu_max_length"],
-                batch_size=cfg["edu_batch_size"],
-                device=cfg["edu_device"],
-                precision=cfg["edu_precision"],
-            ),
-            step(ScoreThreshold, threshold=cfg["edu_threshold"], exclusion_writer=removed("edu_threshold")),
-            step(
-                FlatParquetWriter,
-                output_folder=paths.data,
-                columns=FINEWEB_COLUMNS | SCORE_COLUMNS,
-                max_file_size=cfg["shard_max_bytes"],
-            ),
+            selected_writer(paths),
         ],
         tasks,
         workers,
