@@ -19,8 +19,9 @@ from curate.recipes import RunPaths, build_stages
 
 def test_published_defaults(tmp_path):
     cfg = load_recipe_config("stack_edu", ["offline=false", f"input={tmp_path}"])
-    (stage,) = build_stages(cfg, RunPaths(str(tmp_path), str(tmp_path / "logs")))
-    names = [type(s).__name__ for s in stage.pipeline]
+    select, stage = build_stages(cfg, RunPaths(str(tmp_path), str(tmp_path / "logs")))
+    assert (select.name, stage.name) == ("select", "score")
+    names = [type(s).__name__ for s in select.pipeline]
     assert "MaxLineLengthFilter" not in names  # Stack-Edu applied no extra filters to StarCoder2Data
     scorer = next(s for s in stage.pipeline if isinstance(s, EduClassifierScorer))
     assert scorer.max_length == 1024
