@@ -17,7 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from curate.assets import shared_data_dir
-from curate.blocks.math_extract import MathHtmlExtractor, formula_recall, text_f1
+from curate.blocks.math_extract import MathHtmlExtractor
+from curate.evaluation.math_metrics import formula_recall, text_f1
 
 REPO = Path(__file__).resolve().parents[1]
 

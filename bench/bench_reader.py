@@ -13,10 +13,10 @@ from pathlib import Path
 
 from datatrove.pipeline.readers import WarcReader
 
-from bench.realdata import extraction_pages, write_html_warc
 from bench.report import machine, write_section
 from curate.assets import shared_data_dir
 from curate.blocks.warc import CommonCrawlWarcReader
+from curate.evaluation.realdata import extraction_pages, write_html_warc
 
 ROUNDS = 5
 

@@ -14,7 +14,8 @@ REPO = Path(__file__).resolve().parents[1]
 def shared_data() -> Path:
     """The real third-party data under ../shared/data (never copied into the project)."""
     path = shared_data_dir()
-    assert path.is_dir(), f"shared test data not found at {path}; set CURATE_SHARED_DATA"
+    if not path.is_dir():
+        pytest.skip(f"needs the real test data of ../shared/data, not found at {path} (set CURATE_SHARED_DATA)")
     return path
 
 

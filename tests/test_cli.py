@@ -38,9 +38,9 @@ def test_list_names_every_recipe():
     [
         (["nope"], "error: unknown recipe 'nope'"),
         (["fineweb_edu", "--set", "nope=1"], "error: unknown key 'nope' for recipe 'fineweb_edu'"),
-        (["fineweb_edu", "--set", "edu_threshold=high"], "error: bad value 'high' for 'edu_threshold'"),
+        (["fineweb_edu", "--set", "threshold=high"], "error: bad value 'high' for 'threshold'"),
         (["fineweb_edu", "--executor", "kubernetes"], "error: unknown executor 'kubernetes'"),
-        (["finemath", "--set", "precision=int9"], "error: EduClassifierScorer: precision must be one of auto,"),
+        (["finemath", "--set", "scorer.precision=int9"], "error: bad value 'int9' for 'scorer.precision'"),
         (["fineweb_edu", "--input", "/no/such/folder"], "error: The WARC input '/no/such/folder' does not exist"),
         (["stack_edu", "--input", "/no/such/tree"], "error: the code input '/no/such/tree' does not exist"),
     ],
@@ -77,7 +77,7 @@ def test_dry_run_shows_nested_settings_writer_columns_and_published_models(tmp_p
     expected = {
         "language.model": "lid.176.bin",
         "tokenizer": "gpt2",
-        "edu_classifier": "HuggingFaceFW/fineweb-edu-classifier",
+        "scorer.model": "HuggingFaceFW/fineweb-edu-classifier",
     }
     assert len(models) == 3
     for line, (key, ref) in zip(models, expected.items(), strict=True):
@@ -89,10 +89,11 @@ def test_dry_run_shows_the_demo_models_and_each_stage_executor_resources():
     assert proc.returncode == 0, proc.stderr
     stages = [line for line in proc.stdout.splitlines() if line.startswith("stage ")]
     assert len(stages) == 8
-    assert all("partition='cpu', time='04:00:00', cpus_per_task=1, mem_per_cpu_gb=2, qos=None" in s for s in stages)
+    shared = "partition='cpu', time='04:00:00', cpus_per_task=1, mem_per_cpu_gb=2, gpus_per_task=0, qos=None"
+    assert all(shared in s for s in stages)
     assert "stage 5/8: minhash_buckets (slurm: tasks=1, workers=-1," in proc.stdout  # 1 band: 1 bucket task
     models = dict(line.strip().split(" = ", 1) for line in proc.stdout.split("models and files")[1].splitlines()[1:])
-    assert models["offline_models.recall_classifier, offline_models.classifier"].startswith(
+    assert models["offline_models.recall_model, offline_models.scorer_model"].startswith(
         "classifiers/finemath/demo-minilm-ridge [model] -> "
     )
     assert models["decontamination.benchmarks.demo"].endswith("curate/sample/benchmark_items.jsonl")
@@ -133,3 +134,41 @@ def test_set_push_to_publishes_the_output_to_the_hub(tmp_path):
     assert local and local <= set(remote)
     assert "README.md" in remote
     assert token not in proc.stdout + proc.stderr
+
+
+def test_dry_run_shows_one_stage_own_resources_and_no_gpus_elsewhere():
+    proc = curate_run(
+        "fineweb_edu",
+        "--executor",
+        "slurm",
+        "--set",
+        "stages.score.slurm.gpus_per_task=1",
+        "--set",
+        "stages.score.slurm.partition=gpu",
+        "--set",
+        "stages.score.slurm.sbatch_args={constraint: h100}",
+        "--dry-run",
+    )
+    assert proc.returncode == 0, proc.stderr
+    stages = {line.split()[2]: line for line in proc.stdout.splitlines() if line.startswith("stage ")}
+    assert "partition='gpu', time='04:00:00', cpus_per_task=1, mem_per_cpu_gb=2, gpus_per_task=1" in (stages["score"])
+    assert "sbatch_args={constraint: 'h100'}" in stages["score"]
+    others = [line for name, line in stages.items() if name != "score"]
+    assert len(others) == 5 and all("partition='debug'" in s and "gpus_per_task=0" in s for s in others)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("stages.scoring.slurm.gpus_per_task=1", "error: unknown stage 'scoring' in 'stages.scoring' (stages of"),
+        ("stages.filter.slurm.gpus=1", "error: unknown key 'stages.filter.slurm.gpus' for recipe 'fineweb_edu'"),
+        ("stages.filter.kubernetes.cpus=1", "error: unknown key 'stages.filter.kubernetes' for recipe"),
+        ("stages.filter.slurm.cpus_per_task=0", "error: bad value 0 for 'stages.filter.slurm.cpus_per_task'"),
+        ("slurm.gpus_per_task=1", "error: unknown key 'slurm.gpus_per_task' for recipe 'fineweb_edu' (gpus_per_task"),
+    ],
+)
+def test_bad_stage_settings_are_one_line_and_exit_2(override, message, tmp_path):
+    proc = curate_run("fineweb_edu", "--executor", "slurm", "--set", override, "--dry-run")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(message), proc.stderr
+    assert proc.stderr.count("\n") == 1

@@ -89,3 +89,69 @@ def test_slurm_failed_task_rerun_loses_and_duplicates_nothing(
     assert rows == expected
     assert len({r[0] for r in rows}) == len(rows)
     assert _removed_ids(out) == _removed_ids(out_local)
+
+
+def _jobs_writing_under(folder: Path) -> list[str]:
+    """The ids of the Slurm jobs whose log files are under ``folder`` (the ones a test submitted)."""
+    import subprocess
+
+    lines = subprocess.run(["scontrol", "show", "job", "-o"], capture_output=True, text=True).stdout.splitlines()
+    return [line.split()[0].split("=")[1] for line in lines if f"StdOut={folder}" in line]
+
+
+@pytest.mark.slurm
+def test_slurm_stage_settings_reach_only_that_stage_sbatch_script(slurm_cluster, tmp_path):
+    import subprocess
+
+    from curate.executors import build_executors, run_stages
+    from curate.recipes import RunPaths, build_stages
+
+    cfg = load_recipe_config(
+        "fineweb_edu",
+        [
+            "tasks=2",
+            "slurm.sbatch_args={hold: ''}",  # submitted held: the jobs are real, none of them runs
+            "stages.score.slurm.partition=debug,debug",  # a partition list: the cluster has one
+            "stages.score.slurm.time=00:30:00",
+            "stages.score.slurm.cpus_per_task=2",
+        ],
+    )
+    paths = RunPaths(str(tmp_path / "out"), str(tmp_path / "logs"))
+    stages = build_stages(cfg, paths)
+    try:
+        assert run_stages(build_executors(stages, "slurm", cfg, paths), "slurm", cfg) is False  # submitted
+        scripts = {s.name: (tmp_path / "logs" / s.name / "launch_script.slurm").read_text() for s in stages}
+    finally:
+        submitted = _jobs_writing_under(tmp_path / "logs")
+        subprocess.run(["scancel", *submitted], check=False)
+    assert len(submitted) == 2 * len(stages)  # each stage's job and its stats-merging job
+    own = scripts.pop("score").splitlines()
+    assert {"#SBATCH --partition=debug,debug", "#SBATCH --time=00:30:00", "#SBATCH --cpus-per-task=2"} <= set(own)
+    assert "#SBATCH --hold" in own and not any(line.startswith("#SBATCH --gpus") for line in own)
+    for name, script in scripts.items():
+        lines = script.splitlines()
+        assert {"#SBATCH --partition=debug", "#SBATCH --time=04:00:00", "#SBATCH --cpus-per-task=1"} <= set(lines), (
+            name
+        )
+        assert not any(line.startswith("#SBATCH --gpus") for line in lines), name
+
+
+def test_ray_gets_each_stage_own_resources_and_gpus_only_where_asked(tmp_path):
+    from curate.executors import build_executors
+    from curate.recipes import RunPaths, build_stages
+
+    cfg = load_recipe_config(
+        "finemath",
+        [
+            "ray.cpus_per_task=2",
+            "stages.score.ray.gpus_per_task=1",
+            "stages.select_domains.ray.mem_per_cpu_gb=8",
+        ],
+    )
+    paths = RunPaths(str(tmp_path / "out"), str(tmp_path / "logs"))
+    stages = build_stages(cfg, paths)
+    executors = dict(zip([s.name for s in stages], build_executors(stages, "ray", cfg, paths), strict=True))
+    asked = {name: (e.cpus_per_task, e.mem_per_cpu_gb, e.gpus_per_task) for name, e in executors.items()}
+    assert asked.pop("score") == (2, 2, 1)
+    assert asked.pop("select_domains") == (2, 8, 0)
+    assert set(asked.values()) == {(2, 2, 0)}  # CPU stages never ask for a GPU

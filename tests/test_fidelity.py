@@ -5,9 +5,9 @@ import copy
 
 import pytest
 
-from bench.baselines import plain_fineweb_steps
-from bench.realdata import extraction_pages, write_html_warc
 from curate.config import load_recipe_config
+from curate.evaluation.baselines import plain_fineweb_steps
+from curate.evaluation.realdata import extraction_pages, write_html_warc
 from curate.recipes import RunPaths, build_stages
 
 TIMEOUT = 60.0

@@ -10,13 +10,13 @@ import pytest
 from recipe_runs import run_recipe
 from tiny_models import tiny_bert
 
-from bench.realdata import math_pages, write_html_warc
 from curate.blocks.decontaminate import Decontaminator
 from curate.blocks.domains import DomainFilter, SelectDomains, registered_domain
 from curate.blocks.math_extract import MathHtmlExtractor
 from curate.blocks.scorer import EduClassifierScorer
 from curate.blocks.threshold import ScoreThreshold
 from curate.config import load_recipe_config
+from curate.evaluation.realdata import math_pages, write_html_warc
 from curate.recipes import RunPaths, build_stages
 from curate.recipes.finemath import FINEMATH_COLUMNS
 
@@ -70,7 +70,7 @@ def run(shared_data, tmp_path_factory):
         [
             f"input={tmp / 'warcs'}",
             "offline=true",
-            f"offline_models.classifier={tiny_bert(tmp / 'model', bias=3.6, max_positions=512)}",
+            f"offline_models.scorer_model={tiny_bert(tmp / 'model', bias=3.6, max_positions=512)}",
             f"c4_rejects={tmp / 'c4'}",
             "recall.min_score=0",  # every page counts: domains with >= 2 pages are selected
             "recall.min_pages=2",

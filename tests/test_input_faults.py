@@ -409,7 +409,7 @@ def test_stack_edu_run_with_bad_entries_and_non_utf8_names(tmp_path, shared_data
     (tree / "repo" / "latest").symlink_to(".")
     model = tiny_bert(tmp_path / "model", bias=3.4, max_positions=1024)
     cfg = load_recipe_config(
-        "stack_edu", [f"input={tree}", "offline=false", f"classifiers={model}", "keep_content=true", "tasks=1"]
+        "stack_edu", [f"input={tree}", "offline=false", f"scorer.model={model}", "keep_content=true", "tasks=1"]
     )
 
     assert run_recipe(cfg, tmp_path / "out") == 0

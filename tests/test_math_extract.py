@@ -5,14 +5,9 @@ import statistics
 import pytest
 from datatrove.data import Document
 
-from curate.blocks.math_extract import (
-    MathHtmlExtractor,
-    find_formulas,
-    formula_recall,
-    mathml_to_latex,
-    normalize_formula,
-    text_f1,
-)
+from curate.blocks.math_extract import MathHtmlExtractor
+from curate.blocks.mathml import mathml_to_latex
+from curate.evaluation.math_metrics import find_formulas, formula_recall, normalize_formula, text_f1
 
 PROSE = "<p>" + "This paragraph explains the idea in plain words so that the page has real main content. " * 6 + "</p>"
 

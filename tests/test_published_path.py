@@ -19,9 +19,9 @@ import pytest
 from hf_cache import stage_dataset_rows, stage_file, stage_lid176, stage_model
 from tiny_models import tiny_bert
 
-from bench.realdata import math_pages, write_html_warc
 from curate.assets import bundled_path
 from curate.blocks.math_extract import MathHtmlExtractor
+from curate.evaluation.realdata import math_pages, write_html_warc
 from curate.languages import LANGUAGES
 
 FINEWEB_EDU = "HuggingFaceFW/fineweb-edu-classifier"

@@ -41,7 +41,7 @@ def run(shared_data, tmp_path_factory):
         [
             f"input={shared_data / 'code'}",
             "offline=false",
-            f"classifiers={model}",
+            f"scorer.model={model}",
             "tasks=2",
             "workers=1",
             "slurm.wait=true",

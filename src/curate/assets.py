@@ -106,6 +106,15 @@ def smollm2_tokenizer_json() -> Path:
 # datatrove downloads lid.176.bin from this URL into HF_HOME/assets/datatrove/lid/ft176/ (the URL with "/" as "_")
 LID176_URL = "https://dl.fbaipublicfiles.com/fasttext/supervised-models/lid.176.bin"
 PUBLISHED_LID_MODEL = "lid.176.bin"
+# the language codes lid.176 knows (the labels of lid.176.bin and of the bundled lid.176.ftz, without __label__)
+LID176_LANGUAGES = frozenset(
+    "af als am an ar arz as ast av az azb ba bar bcl be bg bh bn bo bpy br bs bxr ca cbk ce ceb ckb co cs "
+    "cv cy da de diq dsb dty dv el eml en eo es et eu fa fi fr frr fy ga gd gl gn gom gu gv he hi hif hr "
+    "hsb ht hu hy ia id ie ilo io is it ja jbo jv ka kk km kn ko krc ku kv kw ky la lb lez li lmo lo lrc "
+    "lt lv mai mg mhr min mk ml mn mr mrj ms mt mwl my myv mzn nah nap nds ne new nl nn no oc or os pa "
+    "pam pfl pl pms pnb ps pt qu rm ro ru rue sa sah sc scn sco sd sh si sk sl so sq sr su sv sw ta te tg "
+    "th tk tl tr tt tyv ug uk ur uz vec vep vi vls vo wa war wuu xal xmf yi yo yue zh".split()
+)
 HUB_DATASET_PREFIX = "hf://datasets/"
 # the files of a Hub model that curate loads (weights only as safetensors, never pickles)
 HUB_MODEL_FILES = ["*.json", "*.safetensors", "*.txt", "*.model"]

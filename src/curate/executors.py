@@ -10,19 +10,22 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from datatrove.executor import LocalPipelineExecutor, SlurmPipelineExecutor
+from datatrove.executor import SlurmPipelineExecutor
 from datatrove.executor.base import PipelineExecutor
 
+from curate.classify.devices import SlotLocalExecutor, local_workers, stage_uses_gpu, visible_gpus
 from curate.config import ConfigError, RecipeConfig
 from curate.recipes import RunPaths, Stage
 
 EXECUTORS = ("local", "slurm", "ray")
-# the settings of each executor's config section that size a task (the others say where and how to run)
+# the settings of each executor that size a task (the others say where and how to run); executors.yaml gives the
+# executor-wide values, ``stages.<stage>.<executor>.<key>`` one stage's. GPUs are asked per stage only (default 0).
 RESOURCE_KEYS = {
     "local": (),
-    "slurm": ("partition", "time", "cpus_per_task", "mem_per_cpu_gb", "qos", "sbatch_args"),
-    "ray": ("cpus_per_task", "mem_per_cpu_gb"),
+    "slurm": ("partition", "time", "cpus_per_task", "mem_per_cpu_gb", "gpus_per_task", "qos", "sbatch_args"),
+    "ray": ("cpus_per_task", "mem_per_cpu_gb", "gpus_per_task"),
 }
+PER_STAGE_DEFAULTS = {"gpus_per_task": 0}
 
 
 class StageFailedError(RuntimeError):
@@ -30,12 +33,15 @@ class StageFailedError(RuntimeError):
 
 
 def stage_resources(stage: Stage, kind: str, cfg: RecipeConfig) -> dict[str, Any]:
-    """What ``kind`` gives each task of ``stage``: the executor's config section, overridden by ``Stage.resources``."""
+    """What ``kind`` gives each task of ``stage``: the executor's config section, overridden by the stage's own
+    ``Stage.resources[kind]`` (the ``stages.<name>.<kind>`` settings)."""
     if kind not in EXECUTORS:
         raise ConfigError(f"unknown executor {kind!r} (known: {', '.join(EXECUTORS)})")
-    section = cfg.section(kind) if RESOURCE_KEYS[kind] else {}
-    resources = {key: section[key] for key in RESOURCE_KEYS[kind]}
-    resources.update({key: value for key, value in stage.resources.items() if key in resources})
+    section = {**PER_STAGE_DEFAULTS, **cfg.section(kind)}
+    own = stage.resources.get(kind, {})
+    resources = {key: own.get(key, section.get(key)) for key in RESOURCE_KEYS[kind]}
+    if kind == "slurm":  # the stage's extra #SBATCH options add to the shared ones
+        resources["sbatch_args"] = {**(section.get("sbatch_args") or {}), **(own.get("sbatch_args") or {})}
     return {"tasks": stage.tasks, "workers": stage.workers, **resources}
 
 
@@ -43,31 +49,26 @@ def build_executors(stages: list[Stage], kind: str, cfg: RecipeConfig, paths: Ru
     executors: list[PipelineExecutor] = []
     for stage in stages:
         previous = executors[-1] if executors else None
-        logging_dir = paths.stage_logs(stage.name)
-        res = stage_resources(stage, kind, cfg)
-        common = {"tasks": stage.tasks, "workers": stage.workers, "logging_dir": logging_dir, "depends": previous}
+        common = {"logging_dir": paths.stage_logs(stage.name), "depends": previous}
+        resources = stage_resources(stage, kind, cfg)
         if kind == "local":
-            executor = LocalPipelineExecutor(stage.pipeline, **common)
+            if stage_uses_gpu(stage.pipeline):  # one task per visible GPU at a time, each pinned to its own
+                resources["workers"] = local_workers(resources["workers"], resources["tasks"], visible_gpus())
+            executor = SlotLocalExecutor(stage.pipeline, **resources, **common)
         elif kind == "slurm":
+            resources["sbatch_args"] = resources["sbatch_args"] or None
             executor = SlurmPipelineExecutor(
                 stage.pipeline,
-                time=res["time"],
-                partition=res["partition"],
-                cpus_per_task=res["cpus_per_task"],
-                mem_per_cpu_gb=res["mem_per_cpu_gb"],
-                qos=res["qos"],
                 venv_path=cfg["slurm.venv_path"] or _current_venv_activate(),
-                sbatch_args=res["sbatch_args"] or None,
                 job_name=f"curate_{cfg.recipe}_{stage.name}",
                 slurm_logs_folder=f"{paths.logs}/slurm/{stage.name}",
+                **resources,
                 **common,
             )
         else:
             from datatrove.executor.ray import RayPipelineExecutor
 
-            executor = RayPipelineExecutor(
-                stage.pipeline, cpus_per_task=res["cpus_per_task"], mem_per_cpu_gb=res["mem_per_cpu_gb"], **common
-            )
+            executor = RayPipelineExecutor(stage.pipeline, **resources, **common)
         executors.append(executor)
     return executors
 

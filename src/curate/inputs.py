@@ -1,7 +1,9 @@
 """Turn a user's input spec (folder, glob, URL, paths file or Common Crawl dump name) into WARC reader arguments."""
 
 import re
+import zlib
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 COMMONCRAWL_S3 = "s3://commoncrawl/"
@@ -11,6 +13,8 @@ _DUMP_NAME = re.compile(r"CC-MAIN-(\d{4})-(\d{2})")
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _PATHS_FILE_SUFFIXES = (".paths", ".paths.gz")
+_ARCHIVE_MAGIC = (b"WARC/", b"filedesc://")
+_FILES_LOOKED_AT = 1000  # a folder's first files, looked at for one web archive before the run
 
 
 @dataclass(frozen=True)
@@ -22,13 +26,14 @@ class WarcInput:
     glob_pattern: str | None = None
     dump: str | None = None
 
-    def reader_kwargs(self) -> dict:
-        """Keyword arguments for ``CommonCrawlWarcReader`` (``dump`` is its fallback when a file has no warcinfo)."""
+    def reader_kwargs(self, dump: str | None = None) -> dict:
+        """Keyword arguments for ``CommonCrawlWarcReader``: ``dump`` (else the one in the spec) is its fallback when a
+        file has no warcinfo."""
         return {
             "data_folder": self.data_folder,
             "paths_file": self.paths_file,
             "glob_pattern": self.glob_pattern,
-            "dump": self.dump,
+            "dump": dump or self.dump,
         }
 
 
@@ -82,11 +87,30 @@ def _local(spec: str, dump: str | None) -> WarcInput:
             raise ValueError(f"The WARC glob {spec!r} matches no files.")
         return WarcInput(data_folder=folder, glob_pattern=pattern, dump=dump)
     if path.is_dir():
+        if not any(is_web_archive(p) for p in islice(path.rglob("*"), _FILES_LOOKED_AT)):
+            raise ValueError(f"The WARC input folder {spec!r} holds no WARC, WET or ARC file.")
         return WarcInput(data_folder=str(path.resolve()), dump=dump)
     if path.is_file():
+        if not is_web_archive(path):
+            raise ValueError(f"The WARC input {spec!r} is not a WARC, WET or ARC file (gzip-compressed or not).")
         path = path.resolve()
         return WarcInput(data_folder=str(path.parent), glob_pattern=_exact_glob(path.name), dump=dump)
     raise ValueError(f"The WARC input {spec!r} does not exist (no such local file or folder).")
+
+
+def is_web_archive(path: Path) -> bool:
+    """True when ``path`` is a readable file that starts like a WARC/WET (``WARC/``) or ARC (``filedesc://``) file,
+    gzip-compressed or not: what the reader tells apart by content, checked before a run starts."""
+    try:
+        if not path.is_file():
+            return False
+        with open(path, "rb") as f:
+            head = f.read(512)
+        if head.startswith(b"\x1f\x8b"):
+            head = zlib.decompressobj(wbits=31).decompress(head, 16)
+    except (OSError, zlib.error):
+        return False
+    return head.lstrip().startswith(_ARCHIVE_MAGIC)
 
 
 def _split_glob(path: str) -> tuple[str, str | None]:
@@ -117,3 +141,14 @@ def _dump_in(spec: str) -> str | None:
 
 def _with_slash(base: str) -> str:
     return base if base.endswith("/") else base + "/"
+
+
+def locate(spec: str) -> tuple[str, str | None]:
+    """``(folder or URL, glob or None)`` of any input spec: a folder, a glob, one file (an exact glob) or a URL,
+    whatever the files hold (``resolve_warc_input`` checks that they are WARCs)."""
+    if _URL.match(spec):
+        return _split_glob(spec)
+    path = Path(spec).expanduser().absolute()
+    if path.is_file():
+        return str(path.resolve().parent), _exact_glob(path.name)
+    return _split_glob(str(path))

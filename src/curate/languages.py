@@ -110,6 +110,15 @@ for _language in LANGUAGES:
         INTERPRETER_TO_LANGUAGE[_interpreter] = _language.name
 
 
+DEFAULT_THRESHOLD = 3  # SmolLM2 App. D: int_score >= 3 for every language but the ones listed with their own
+
+
+def published_thresholds() -> dict[str, int]:
+    """The recipe's ``thresholds`` setting as published: ``{"default": 3, "Java": 2}``."""
+    own = {name: threshold for name, threshold in THRESHOLDS.items() if threshold != DEFAULT_THRESHOLD}
+    return {"default": DEFAULT_THRESHOLD, **own}
+
+
 def get_language(name: str) -> CodeLanguage:
     """The language called ``name`` (Hub config name, e.g. "Cpp"); a clear error for anything else."""
     try:

@@ -15,9 +15,7 @@ import sys
 from functools import cache
 from pathlib import Path
 
-import yaml
-
-from curate.config import PIPELINES_DIR, ConfigError, RecipeConfig, set_value
+from curate.config import ConfigError, RecipeConfig, load_executor_config
 from curate.executors import EXECUTORS, StageFailedError, build_executors, run_stages
 from curate.publish.mixture import (
     Mixture,
@@ -152,17 +150,8 @@ def count_sources(stage: StageSpec, tokenizer_ref: str, use_token_count: bool) -
 
 
 def executor_config(mixture: Mixture, overrides: list[str]) -> RecipeConfig:
-    """Executor settings: `pipelines/executors.yaml` if it exists, the mixture's `slurm:`/`ray:`, `--set`."""
-    shared = PIPELINES_DIR / "executors.yaml"
-    params = (yaml.safe_load(shared.read_text()) or {}) if shared.is_file() else {}
-    for kind, section in mixture.executors.items():
-        params[kind] = {**params.get(kind, {}), **section}
-    for override in overrides:
-        key, sep, raw = override.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--set expects key=value, got {override!r}")
-        set_value(params, key.strip(), raw, f"mix {mixture.name}")
-    return RecipeConfig(f"mix_{mixture.name}", params)
+    """Executor settings: `pipelines/executors.yaml`, the mixture's `slurm:`/`ray:`, then `--set`, all checked."""
+    return load_executor_config(f"mix_{mixture.name}", mixture.executors, overrides)
 
 
 class ExecutorRun:

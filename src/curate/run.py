@@ -11,7 +11,7 @@ from pathlib import Path
 from datatrove.io import get_datafolder
 
 from curate import config, preflight
-from curate.config import ConfigError, RecipeConfig, available_recipes, load_recipe_config
+from curate.config import ConfigError, RecipeConfig, available_recipes, check_folder, load_recipe_config
 from curate.console import StageProgress, console_log_path, is_local, output_to
 from curate.describe import describe
 from curate.executors import EXECUTORS, StageFailedError, build_executors, run_stages, slurm_job_ids
@@ -79,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = load_recipe_config(args.recipe, overrides)
         output = args.output or f"out/{args.recipe}"
         paths = RunPaths(output=output, logs=args.logs or f"{output}/logs")
+        check_folder("--output", paths.output)
+        check_folder("--logs", paths.logs)
         stages = build_stages(cfg, paths)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -22,7 +22,6 @@ OUT_OF_RANGE = "out_of_range"
 EMPTY_RESPONSE = "empty_response"
 ERROR = "error"
 NO_DIGIT_TOKEN = "no_digit_token"
-NULL_REASONS = (NO_SCORE_LINE, OUT_OF_RANGE, EMPTY_RESPONSE, ERROR, NO_DIGIT_TOKEN)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Math-preserving HTML extraction on Resiliparse (FineMath step 4), and the measures used to evaluate it.
+"""Math-preserving HTML extraction on Resiliparse (FineMath step 4).
 
 Before main-content extraction, every math node in the DOM is replaced by a placeholder; after extraction the
 placeholders become LaTeX in ``$…$`` (inline) or ``$$…$$`` (display). Handled markup:
@@ -8,7 +8,7 @@ placeholders become LaTeX in ``$…$`` (inline) or ``$$…$$`` (display). Handle
   copies (``.MathJax``, ``.MathJax_Preview``, ``.MathJax_Display``) are dropped;
 - KaTeX: the ``annotation encoding="application/x-tex"`` of ``.katex`` (its rendered HTML is dropped);
 - MathML ``<math>`` (also with a namespace prefix such as ``m:math``): the TeX annotation or ``alttext`` when there
-  is one, else a compact MathML → LaTeX conversion (:func:`mathml_to_latex`); Wikipedia's ``mwe-math-element``;
+  is one, else a compact MathML → LaTeX conversion (``curate.blocks.mathml``); Wikipedia's ``mwe-math-element``;
 - LaTeX images: wp-latex ``img.latex``, codecogs, mimetex and ``latex.php?latex=`` URLs (alt text, else the
   URL-decoded query);
 - AsciiMath (``math/asciimath`` scripts) is kept as written, in backticks: AsciiMath → LaTeX is not trivial
@@ -21,7 +21,6 @@ containers are protected from the boilerplate pass. ``$`` in plain text is left 
 
 import html as html_lib
 import re
-import string
 from collections import Counter
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -29,250 +28,8 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.extractors.base import BaseExtractor, ExtractorSandbox
 from datatrove.utils.logging import logger
 from datatrove.utils.typeshelper import StatHints
-from resiliparse.parse.html import NodeType
 
-# Unicode math symbols → LaTeX commands; shared by the MathML converter and the formula normaliser.
-UNICODE_TO_LATEX = {
-    "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "δ": r"\delta", "ε": r"\varepsilon", "ϵ": r"\epsilon",
-    "ζ": r"\zeta", "η": r"\eta", "θ": r"\theta", "ϑ": r"\vartheta", "ι": r"\iota", "κ": r"\kappa",
-    "λ": r"\lambda", "μ": r"\mu", "ν": r"\nu", "ξ": r"\xi", "π": r"\pi", "ρ": r"\rho", "σ": r"\sigma",
-    "ς": r"\varsigma", "τ": r"\tau", "υ": r"\upsilon", "φ": r"\varphi", "ϕ": r"\phi", "χ": r"\chi", "ψ": r"\psi",
-    "ω": r"\omega", "Γ": r"\Gamma", "Δ": r"\Delta", "Θ": r"\Theta", "Λ": r"\Lambda", "Ξ": r"\Xi", "Π": r"\Pi",
-    "Σ": r"\Sigma", "Υ": r"\Upsilon", "Φ": r"\Phi", "Ψ": r"\Psi", "Ω": r"\Omega",
-    "∑": r"\sum", "∏": r"\prod", "∐": r"\coprod", "∫": r"\int", "∬": r"\iint", "∮": r"\oint", "∞": r"\infty",
-    "≤": r"\le", "⩽": r"\le", "≥": r"\ge", "⩾": r"\ge", "≠": r"\ne", "±": r"\pm", "∓": r"\mp", "×": r"\times",
-    "÷": r"\div", "·": r"\cdot", "⋅": r"\cdot", "∙": r"\cdot", "∂": r"\partial", "∇": r"\nabla", "→": r"\to",
-    "←": r"\leftarrow", "↦": r"\mapsto", "⇒": r"\Rightarrow", "⇐": r"\Leftarrow", "⇔": r"\Leftrightarrow",
-    "↔": r"\leftrightarrow", "⟶": r"\longrightarrow", "⟹": r"\Longrightarrow", "∈": r"\in", "∉": r"\notin",
-    "∋": r"\ni", "⊂": r"\subset", "⊆": r"\subseteq", "⊃": r"\supset", "⊇": r"\supseteq", "∪": r"\cup",
-    "∩": r"\cap", "∀": r"\forall", "∃": r"\exists", "¬": r"\neg", "∧": r"\wedge", "∨": r"\vee",
-    "≈": r"\approx", "≡": r"\equiv", "∼": r"\sim", "≃": r"\simeq", "≅": r"\cong", "∝": r"\propto",
-    "…": r"\ldots", "⋯": r"\cdots", "⋮": r"\vdots", "⋱": r"\ddots", "∘": r"\circ", "⊗": r"\otimes",
-    "⊕": r"\oplus", "∅": r"\emptyset", "ℝ": r"\mathbb{R}", "ℕ": r"\mathbb{N}", "ℤ": r"\mathbb{Z}",
-    "ℚ": r"\mathbb{Q}", "ℂ": r"\mathbb{C}", "⟨": r"\langle", "⟩": r"\rangle", "〈": r"\langle", "〉": r"\rangle",
-    "∥": r"\parallel", "⊥": r"\perp", "∠": r"\angle", "ℏ": r"\hbar", "ℓ": r"\ell", "⌊": r"\lfloor",
-    "⌋": r"\rfloor", "⌈": r"\lceil", "⌉": r"\rceil", "∖": r"\setminus", "≪": r"\ll", "≫": r"\gg",
-    "−": "-", "′": "'", "″": "''", "\u2061": "", "\u2062": "", "\u2063": "", "\u2064": "", "\u00a0": " ",
-}  # fmt: skip
-_UNICODE_RE = re.compile("|".join(map(re.escape, UNICODE_TO_LATEX)))
-_LARGE_OPERATORS = {"∑", "∏", "∐", "∫", "∬", "∮", "⋃", "⋂", "lim", "max", "min", "sup", "inf", "limsup", "liminf"}
-_FUNCTION_NAMES = {
-    "sin", "cos", "tan", "cot", "sec", "csc", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "log", "ln",
-    "exp", "lim", "max", "min", "sup", "inf", "det", "dim", "ker", "deg", "gcd", "arg", "Pr", "limsup", "liminf",
-}  # fmt: skip
-_ACCENTS_OVER = {
-    "¯": r"\overline", "‾": r"\overline", "^": r"\hat", "ˆ": r"\hat", "˙": r"\dot", "¨": r"\ddot", "→": r"\vec",
-    "⃗": r"\vec", "~": r"\tilde", "˜": r"\tilde", "⏞": r"\overbrace", "︷": r"\overbrace",
-}  # fmt: skip
-_ACCENTS_UNDER = {"_": r"\underline", "¯": r"\underline", "⏟": r"\underbrace", "︸": r"\underbrace"}
-_FENCE_ESCAPES = {"{": r"\{", "}": r"\}", "‖": r"\|", "|": "|"}
-
-
-def _symbol_command(match: re.Match) -> str:
-    command = UNICODE_TO_LATEX[match.group(0)]
-    return command + " " if command[-1:].isalpha() else command  # "\alpha x", not "\alphax"
-
-
-def _latex_symbols(text: str) -> str:
-    return _UNICODE_RE.sub(_symbol_command, text)
-
-
-_ELEMENT, _TEXT = NodeType.ELEMENT, NodeType.TEXT
-
-
-def _local_tag(node) -> str:
-    return (node.tag or "").lower().rsplit(":", 1)[-1]
-
-
-def _element_children(node) -> list:
-    return [c for c in node.child_nodes if c.type == _ELEMENT]
-
-
-def _brace(tex: str) -> str:
-    return "{" + tex + "}"
-
-
-def mathml_to_latex(math_node) -> str:
-    """Convert a parsed MathML ``<math>`` element (a Resiliparse node) to LaTeX; common elements only.
-
-    Unknown elements contribute the conversion of their children, so broken or exotic MathML degrades to its
-    text rather than failing.
-    """
-    return re.sub(r"\s+", " ", _convert_mathml(math_node)).strip()
-
-
-def _convert_children(node) -> str:
-    return "".join(_convert_mathml(c) for c in node.child_nodes)
-
-
-def _convert_mathml(node) -> str:  # noqa: C901 - one branch per MathML element is the clearest form
-    if node.type == _TEXT:
-        return _latex_symbols(node.text.strip())
-    if node.type != _ELEMENT:
-        return ""
-    tag = _local_tag(node)
-    kids = _element_children(node)
-    parts = [_convert_mathml(c) for c in kids]
-    if tag in ("annotation", "annotation-xml", "mphantom", "none", "mprescripts", "malignmark", "maligngroup"):
-        return ""
-    if tag == "semantics":
-        return parts[0] if parts else ""
-    if tag in ("mi", "mn", "mo", "ms"):
-        raw = node.text.strip()
-        if tag == "mo" and raw in _FENCE_ESCAPES:
-            return _FENCE_ESCAPES[raw]
-        if tag == "mi" and raw in _FUNCTION_NAMES:
-            return "\\" + raw + " "
-        text = _latex_symbols(raw)
-        if tag == "mi" and len(raw) > 1 and raw.isalpha():
-            return r"\mathrm" + _brace(text)
-        variant = node.getattr("mathvariant") or ""
-        if variant == "bold":
-            return r"\mathbf" + _brace(text)
-        if variant in ("double-struck", "fraktur", "script"):
-            command = {"double-struck": r"\mathbb", "fraktur": r"\mathfrak", "script": r"\mathcal"}[variant]
-            return command + _brace(text)
-        return text
-    if tag == "mtext":
-        text = node.text.strip()
-        return r"\text" + _brace(text) if text else " "
-    if tag == "mspace":
-        return " "
-    if tag == "mfrac" and len(parts) == 2:
-        command = r"\binom" if (node.getattr("linethickness") or "").strip() in ("0", "0px", "0em") else r"\frac"
-        return command + _brace(parts[0]) + _brace(parts[1])
-    if tag == "msqrt":
-        return r"\sqrt" + _brace("".join(parts))
-    if tag == "mroot" and len(parts) == 2:
-        return r"\sqrt[" + parts[1] + "]" + _brace(parts[0])
-    if tag == "msup" and len(parts) == 2:
-        return _brace(parts[0]) + "^" + _brace(parts[1])
-    if tag == "msub" and len(parts) == 2:
-        return _brace(parts[0]) + "_" + _brace(parts[1])
-    if tag == "msubsup" and len(parts) == 3:
-        return _brace(parts[0]) + "_" + _brace(parts[1]) + "^" + _brace(parts[2])
-    if tag in ("mover", "munder", "munderover") and len(parts) >= 2:
-        base_raw = kids[0].text.strip()
-        if tag == "munderover" and len(parts) == 3:
-            if base_raw in _LARGE_OPERATORS:
-                return parts[0] + "_" + _brace(parts[1]) + "^" + _brace(parts[2])
-            return r"\overset" + _brace(parts[2]) + _brace(r"\underset" + _brace(parts[1]) + _brace(parts[0]))
-        script_raw = kids[1].text.strip()
-        if tag == "mover":
-            if script_raw in _ACCENTS_OVER:
-                return _ACCENTS_OVER[script_raw] + _brace(parts[0])
-            if base_raw in _LARGE_OPERATORS:
-                return parts[0] + "^" + _brace(parts[1])
-            return r"\overset" + _brace(parts[1]) + _brace(parts[0])
-        if script_raw in _ACCENTS_UNDER:
-            return _ACCENTS_UNDER[script_raw] + _brace(parts[0])
-        if base_raw in _LARGE_OPERATORS:
-            return parts[0] + "_" + _brace(parts[1])
-        return r"\underset" + _brace(parts[1]) + _brace(parts[0])
-    if tag == "mfenced":
-        opening = node.getattr("open") if node.hasattr("open") else "("
-        closing = node.getattr("close") if node.hasattr("close") else ")"
-        separators = (node.getattr("separators") if node.hasattr("separators") else ",").replace(" ", "")
-        body = ""
-        for i, part in enumerate(parts):
-            if i:
-                body += separators[min(i - 1, len(separators) - 1)] if separators else ""
-            body += part
-        return (
-            r"\left" + (_FENCE_ESCAPES.get(opening, opening) or ".") + body
-            + r"\right" + (_FENCE_ESCAPES.get(closing, closing) or ".")
-        )  # fmt: skip
-    if tag == "mtable":
-        rows = []
-        columns = 1
-        for row in kids:
-            cells = [_convert_mathml(cell) for cell in _element_children(row)] if _local_tag(row) != "mtd" else []
-            if _local_tag(row) == "mlabeledtr":
-                cells = cells[1:]  # the first cell is the equation label
-            columns = max(columns, len(cells))
-            rows.append(" & ".join(cells))
-        aligns = [{"left": "l", "right": "r"}.get(a, "c") for a in (node.getattr("columnalign") or "").split()]
-        spec = "".join(aligns[min(i, len(aligns) - 1)] if aligns else "c" for i in range(columns))
-        return r"\begin{array}{" + spec + "}" + r" \\ ".join(rows) + r"\end{array}"
-    if tag == "mmultiscripts" and parts:
-        return _brace(parts[0]) + "".join(
-            ("_" + _brace(parts[i]) if parts[i] else "") + ("^" + _brace(parts[i + 1]) if i + 1 < len(parts) else "")
-            for i in range(1, len(parts) - 1, 2)
-        )
-    if tag == "menclose" and "radical" in (node.getattr("notation") or ""):
-        return r"\sqrt" + _brace("".join(parts))
-    return "".join(parts) if kids else _latex_symbols(node.text.strip())
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# evaluation measures (used by tests/test_math_extract.py and bench/bench_math_extraction.py)
-
-_FORMULA_RE = re.compile(
-    r"(?<!\\)\$\$(?P<d1>.+?)(?<!\\)\$\$|\\\[(?P<d2>.+?)\\\]|\\\((?P<i1>.+?)\\\)|(?<![\\$])\$(?P<i2>[^$]+?)(?<!\\)\$",
-    re.S,
-)
-_SPACING_COMMANDS_RE = re.compile(
-    r"\\(?:left|right|big{1,2}[lr]?|Big{1,2}[lr]?|displaystyle|textstyle|[,;:! ]|quad|qquad)(?![a-zA-Z])"
-)
-
-
-def find_formulas(markdown: str) -> list[str]:
-    """The formulas of a Markdown text: bodies of ``$$…$$``, ``\\[…\\]``, ``\\(…\\)`` and ``$…$`` (not ``\\$``)."""
-    return [next(g for g in m.groups() if g is not None) for m in _FORMULA_RE.finditer(markdown)]
-
-
-def normalize_formula(tex: str) -> str:
-    """Canonical form of a formula for comparison.
-
-    Unicode symbols become their LaTeX commands (``±`` → ``\\pm``); sizing/spacing commands (``\\left``,
-    ``\\right``, ``\\,``, ``\\quad``, ``\\displaystyle``) and ``\\mathrm``/``\\text`` wrappers are dropped; braces,
-    whitespace and trailing ``.``/``,`` are removed. Two formulas that render the same modulo spacing, grouping and
-    upright-text choice compare equal; different symbols or structure do not.
-    """
-    tex = html_lib.unescape(tex)
-    tex = _latex_symbols(tex)
-    tex = _SPACING_COMMANDS_RE.sub("", tex)
-    tex = re.sub(r"\\(?:mathrm|text|textrm|operatorname|mathit)(?![a-zA-Z])", "", tex)
-    tex = re.sub(r"[\s{}]+", "", tex)
-    return tex.rstrip(".,;")
-
-
-def formula_recall(truth: str, output: str) -> float | None:
-    """Share of the ground-truth formulas that occur, delimited as math, in the output (multiset match on
-    :func:`normalize_formula`); ``None`` when the truth has no formula.
-
-    A formula only counts when the output marks it as math: TeX source left undelimited, or rendered glyphs,
-    are not usable as math in a training corpus.
-    """
-    wanted = Counter(f for f in map(normalize_formula, find_formulas(truth)) if f)
-    if not wanted:
-        return None
-    found = Counter(map(normalize_formula, find_formulas(output)))
-    return sum(min(n, found[f]) for f, n in wanted.items()) / sum(wanted.values())
-
-
-_PUNCT_TABLE = str.maketrans({c: " " for c in string.punctuation})
-
-
-def text_tokens(text: str) -> list[str]:
-    """Lowercased word tokens of ``text`` with the math (delimited formulas and bare ``\\begin{equation}``-like
-    environments) removed: formulas are scored by :func:`formula_recall`."""
-    text = _MATH_ENVIRONMENT_RE.sub(" ", _FORMULA_RE.sub(" ", text))
-    return text.lower().translate(_PUNCT_TABLE).split()
-
-
-def text_f1(truth: str, output: str) -> float:
-    """Bag-of-tokens F1 between the ground truth and the output, math excluded on both sides."""
-    truth_bag, output_bag = Counter(text_tokens(truth)), Counter(text_tokens(output or ""))
-    common = sum((truth_bag & output_bag).values())
-    if not common:
-        return 0.0
-    precision, recall = common / sum(output_bag.values()), common / sum(truth_bag.values())
-    return 2 * precision * recall / (precision + recall)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# the extractor
+from curate.blocks.mathml import element_children, local_tag, mathml_to_latex
 
 _PLACEHOLDER_RE = re.compile("\ue000(\\d+)\ue001")
 _LATEX_IMG_SRC_RE = re.compile(
@@ -285,7 +42,7 @@ DEFAULT_TEXT_DELIMITERS = (
     ("[math]", "[/math]", True), ("[imath]", "[/imath]", False),
 )  # fmt: skip
 # LaTeX environments MathJax typesets without delimiters.
-_MATH_ENVIRONMENT_RE = re.compile(
+MATH_ENVIRONMENT_RE = re.compile(
     r"\\begin\{(equation|align|alignat|gather|multline|eqnarray|displaymath|flalign)(\*?)\}.+?\\end\{\1\2\}", re.S
 )
 _DISPLAY_DOLLARS_RE = re.compile(r"(\$\$.+?\$\$)", re.S)
@@ -451,7 +208,7 @@ class _PageConverter:
         segments = _DISPLAY_DOLLARS_RE.split(pattern.sub(to_dollars, text))
         # odd segments are $$…$$ blocks already; environments inside them stay as they are
         return "".join(
-            s if i % 2 else _MATH_ENVIRONMENT_RE.sub(environment_to_dollars, s) for i, s in enumerate(segments)
+            s if i % 2 else MATH_ENVIRONMENT_RE.sub(environment_to_dollars, s) for i, s in enumerate(segments)
         )
 
     # -- DOM helpers ------------------------------------------------------------------------------------------
@@ -490,6 +247,15 @@ class _PageConverter:
 
     # -- math ---------------------------------------------------------------------------------------------------
     def _rewrite_math(self) -> None:
+        """Every kind of math markup, in an order where an outer form is handled before what it contains."""
+        self._rewrite_katex()
+        self._rewrite_wikipedia_math()
+        self._rewrite_mathjax3()
+        self._rewrite_math_scripts()
+        self._rewrite_mathml()
+        self._rewrite_latex_images()
+
+    def _rewrite_katex(self) -> None:
         for node in self._select(".katex-display, .katex"):
             if node.parent is None or node.closest(".katex-display") not in (None, node):
                 continue  # an inner .katex of a display block handled below
@@ -501,6 +267,8 @@ class _PageConverter:
                 self._math(node, self._math_node_tex(math), display, "katex-mathml")
             else:
                 self._math(node, "", display, "katex")
+
+    def _rewrite_wikipedia_math(self) -> None:
         for node in self._select(".mwe-math-element"):
             math = node.query_selector("math")
             display = node.query_selector(".mwe-math-mathml-display, .mwe-math-fallback-image-display") is not None
@@ -508,16 +276,20 @@ class _PageConverter:
             if not tex and (img := node.query_selector("img[alt]")) is not None:
                 tex = img.getattr("alt") or ""
             self._math(node, tex, display, "wikipedia")
+
+    def _rewrite_mathjax3(self) -> None:
         for node in self._select("mjx-container"):
             math = node.query_selector("math")
             display = (node.getattr("display") or "") == "true"
             if math is not None:
                 tex = self._math_node_tex(math)
-            elif not any(_local_tag(c).startswith("mjx-") for c in _element_children(node)):
+            elif not any(local_tag(c).startswith("mjx-") for c in element_children(node)):
                 tex = node.text  # not rendered: the container still holds the TeX source
             else:
                 tex = ""  # rendered glyphs only: no source left to recover
             self._math(node, tex, display, "mathjax3")
+
+    def _rewrite_math_scripts(self) -> None:
         for node in self._select("script[type]"):
             kind = (node.getattr("type") or "").lower().replace(" ", "")
             if kind.startswith("math/tex"):
@@ -532,10 +304,14 @@ class _PageConverter:
                 math = inner.query_selector("math") if inner is not None else None
                 display = math is not None and (math.getattr("display") or "") == "block"
                 self._math(node, self._math_node_tex(math) if math is not None else "", display, "mathjax-mml")
+
+    def _rewrite_mathml(self) -> None:
         for node in self._math_elements():
             if node.parent is None:
                 continue
             self._math(node, self._math_node_tex(node), (node.getattr("display") or "") == "block", "mathml")
+
+    def _rewrite_latex_images(self) -> None:
         for node in self._select("img"):
             tex = self._latex_image_tex(node)
             if tex is not None:
@@ -602,8 +378,8 @@ class _PageConverter:
             rows = [
                 [
                     re.sub(r"\s+", " ", cell.text).strip().replace("|", r"\|")
-                    for cell in _element_children(row)
-                    if _local_tag(cell) in ("td", "th")
+                    for cell in element_children(row)
+                    if local_tag(cell) in ("td", "th")
                 ]
                 for row in row_nodes
             ]

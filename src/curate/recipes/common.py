@@ -1,27 +1,28 @@
-"""Pieces every recipe shares: model choice (published or offline), exclusion writers, WARC input."""
+"""Pieces every recipe shares: model choice (published or offline), the extractor, the language filter, the
+scorer, exclusion writers, WARC input, MinHash and decontamination."""
 
 import importlib
 from collections.abc import Callable
 
 from datatrove.pipeline.base import PipelineStep
-from datatrove.pipeline.dedup import MinhashDedupCluster, MinhashDedupSignature
+from datatrove.pipeline.dedup import MinhashDedupCluster
 from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets
 from datatrove.pipeline.writers import JsonlWriter
 from datatrove.utils.hashing import HashConfig
 
+from curate.blocks.fast_minhash import FastMinhashDedupSignature
 from curate.blocks.intermediate import StageOutputReader
+from curate.blocks.language import FastTextLanguageFilter
+from curate.blocks.scorer import EduClassifierScorer
 from curate.config import DEMO_INPUT, ConfigError, RecipeConfig
-from curate.recipes import RunPaths, Stage, step
+from curate.recipes import RunPaths, Stage, section_step, step
+from curate.schema import block_class
+from curate.settings import ENGINES, engine_arguments
 
 
 def is_offline(cfg: RecipeConfig) -> bool:
     """``offline: auto`` means offline exactly when the input is the built-in sample."""
-    offline = str(cfg["offline"]).lower()  # --set offline=true arrives as the string "True"
-    if offline == "auto":
-        return cfg["input"] == DEMO_INPUT
-    if offline in ("true", "false"):
-        return offline == "true"
-    raise ConfigError(f"bad value {cfg['offline']!r} for 'offline': expected auto, true or false")
+    return cfg["input"] == DEMO_INPUT if cfg["offline"] == "auto" else cfg["offline"]
 
 
 def model_ref(cfg: RecipeConfig, key: str):
@@ -40,22 +41,40 @@ def exclusion_writer(cfg: RecipeConfig, paths: RunPaths) -> Callable[[str], Json
     return removed
 
 
+def extractor(cfg: RecipeConfig, engine: str | None = None) -> PipelineStep:
+    """The ``extraction.engine`` block (or ``engine``), built from the section's other keys; a key that only another
+    engine names is left to that engine (switching engines needs no other edit)."""
+    engine = engine or cfg["extraction.engine"]
+    cls = block_class(ENGINES[engine])
+    others = set().union(*(engine_arguments(name) for name in ENGINES if name != engine))
+    own = engine_arguments(engine)
+    settings = {k: v for k, v in cfg.section("extraction").items() if k != "engine" and (k in own or k not in others)}
+    return section_step(cls, cfg, "extraction", settings)
+
+
+def language_filter(cfg: RecipeConfig, exclusion_writer: JsonlWriter | None) -> PipelineStep:
+    """The fastText language filter of the ``language:`` section, shared by the web recipes: ``threshold`` is the
+    block's ``language_threshold``, the model ``offline_models.language_model`` when offline."""
+    settings = cfg.section("language")
+    settings["language_threshold"] = settings.pop("threshold")
+    settings["model"] = model_ref(cfg, "language.model")
+    return section_step(FastTextLanguageFilter, cfg, "language", settings, exclusion_writer=exclusion_writer)
+
+
+def scorer(cfg: RecipeConfig, model, settings: dict | None = None, **recipe_args) -> PipelineStep:
+    """``EduClassifierScorer`` with the ``scorer:`` settings (``settings`` over them) and ``model``."""
+    merged = {**cfg.section("scorer"), **(settings or {})}
+    merged.pop("model")
+    return section_step(EduClassifierScorer, cfg, "scorer", merged, model=model, **recipe_args)
+
+
 def decontamination(cfg: RecipeConfig, removed: Callable[[str], JsonlWriter | None]) -> list[PipelineStep]:
     """The ``decontamination:`` section as a step (none when its ``benchmarks`` are empty)."""
     from curate.blocks.decontaminate import Decontaminator
 
-    decont = cfg.section("decontamination")
-    if not decont["benchmarks"]:
+    if not cfg["decontamination.benchmarks"]:
         return []
-    return [
-        step(
-            Decontaminator,
-            benchmarks=decont["benchmarks"],
-            ngram_size=decont["ngram_size"],
-            lcs_threshold=decont["lcs_threshold"],
-            exclusion_writer=removed("decontamination"),
-        )
-    ]
+    return [section_step(Decontaminator, cfg, "decontamination", exclusion_writer=removed("decontamination"))]
 
 
 def extraction_steps(cfg: RecipeConfig) -> list[PipelineStep]:
@@ -78,13 +97,7 @@ def warc_reader(cfg: RecipeConfig, demo_sample: str = "web"):
         source = resolve_warc_input(spec)
     except ValueError as e:  # a missing path or malformed dump name is the user's input, not a crash
         raise ConfigError(str(e)) from e
-    return step(
-        CommonCrawlWarcReader,
-        data_folder=source.data_folder,
-        paths_file=source.paths_file,
-        glob_pattern=source.glob_pattern,
-        dump=cfg["dump"] or source.dump,
-    )
+    return step(CommonCrawlWarcReader, **source.reader_kwargs(dump=cfg["dump"]))
 
 
 def minhash_config(cfg: RecipeConfig) -> MinhashConfig:
@@ -108,7 +121,7 @@ def minhash_stages(cfg: RecipeConfig, documents: str, work: str) -> list[Stage]:
             "minhash_signatures",
             [
                 step(StageOutputReader, data_folder=documents),
-                step(MinhashDedupSignature, output_folder=f"{work}/signatures", config=config),
+                step(FastMinhashDedupSignature, output_folder=f"{work}/signatures", config=config),
             ],
             tasks,
             workers,

@@ -13,15 +13,22 @@ from datatrove.pipeline.writers import JsonlWriter
 from curate.blocks.domains import DomainFilter, DomainScoreCounter, SelectDomains
 from curate.blocks.fields import DerivedFields
 from curate.blocks.intermediate import StageOutputReader
-from curate.blocks.language import FastTextLanguageFilter
-from curate.blocks.math_extract import MathHtmlExtractor
 from curate.blocks.scorer import EduClassifierScorer
 from curate.blocks.threshold import ScoreThreshold
 from curate.blocks.tokens import OfflineTokensCounter
 from curate.blocks.writers import SCORE_COLUMNS, FlatParquetWriter
 from curate.config import RecipeConfig
-from curate.recipes import RunPaths, Stage, step
-from curate.recipes.common import decontamination, exclusion_writer, minhash_stages, model_ref, warc_reader
+from curate.recipes import RunPaths, Stage, split_settings, step
+from curate.recipes.common import (
+    decontamination,
+    exclusion_writer,
+    extractor,
+    language_filter,
+    minhash_stages,
+    model_ref,
+    scorer,
+    warc_reader,
+)
 from curate.recipes.rescore import dataset_columns, dataset_input, dataset_reader, score_stage, selected_writer
 
 # The FineMath Hub columns (dataset card), in its order.
@@ -45,8 +52,8 @@ FINEMATH_COLUMNS: dict[str, pa.DataType] = {
 
 
 def extraction_steps(cfg: RecipeConfig) -> list[PipelineStep]:
-    """Common Crawl WARCs and the math-preserving extractor: the text (LaTeX kept) the classifiers score."""
-    return [warc_reader(cfg, demo_sample="math"), step(MathHtmlExtractor, **cfg.section("extraction"))]
+    """Common Crawl WARCs and the extractor (the math-preserving one): the text (LaTeX kept) the classifiers score."""
+    return [warc_reader(cfg, demo_sample="math"), extractor(cfg)]
 
 
 def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
@@ -60,16 +67,7 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
 
 def scoring_steps(cfg: RecipeConfig, paths: RunPaths, removed, columns=FINEMATH_COLUMNS) -> list:
     """The FineMath classifier, then each threshold's subset written as its own config: the ``score`` stage."""
-    steps = [
-        step(
-            EduClassifierScorer,
-            model=model_ref(cfg, "classifier"),
-            max_length=cfg["max_length"],
-            batch_size=cfg["batch_size"],
-            device=cfg["device"],
-            precision=cfg["precision"],
-        )
-    ]
+    steps = [scorer(cfg, model_ref(cfg, "scorer.model"))]
     # thresholds in increasing order: each subset is a subset of the one before, written as its own config
     for i, (config_name, threshold) in enumerate(sorted(cfg["thresholds"].items(), key=lambda kv: kv[1])):
         steps += [
@@ -92,47 +90,29 @@ def cpu_stages(cfg: RecipeConfig, paths: RunPaths, removed) -> list[Stage]:
     domains_file = f"{paths.work}/selected_domains.txt"
     math_pages = f"{paths.work}/math_pages"
     minhash = f"{paths.work}/minhash"
-
-    def english(removed_language: str):
-        return step(
-            FastTextLanguageFilter,
-            languages=cfg["language.languages"],
-            language_threshold=cfg["language.threshold"],
-            model=model_ref(cfg, "language.model"),
-            exclusion_writer=removed(removed_language),
-        )
+    # recall: the recall classifier's model (and any scorer setting of its own), the counter's and the selection's
+    recall_scorer, counting, selection = split_settings(
+        cfg, "recall", [EduClassifierScorer, DomainScoreCounter, SelectDomains]
+    )
+    recall_scorer.pop("model")
 
     count_domains = Stage(
         "count_math_domains",
         [
             *extraction_steps(cfg),
-            english("language_first_pass"),
-            step(
-                EduClassifierScorer,
-                model=model_ref(cfg, "recall.classifier"),
-                device=cfg["device"],
-                precision=cfg["precision"],
-            ),
-            step(DomainScoreCounter, output_folder=domains_counts, min_score=cfg["recall.min_score"]),
+            language_filter(cfg, removed("language_first_pass")),
+            scorer(cfg, model_ref(cfg, "recall.model"), recall_scorer),
+            step(DomainScoreCounter, output_folder=domains_counts, **counting),
         ],
         tasks,
         workers,
     )
     choose_domains = Stage(
         "select_domains",
-        [
-            step(
-                SelectDomains,
-                counts_folder=domains_counts,
-                output_file=domains_file,
-                min_pages=cfg["recall.min_pages"],
-                min_fraction=cfg["recall.min_fraction"],
-                seed_files=cfg["recall.seed_domain_files"],
-            )
-        ],
+        [step(SelectDomains, counts_folder=domains_counts, output_file=domains_file, **selection)],
         1,
     )
-    reader, extractor = extraction_steps(cfg)
+    reader, extraction = extraction_steps(cfg)
     reread = Stage(
         "reread_selected",
         [
@@ -143,8 +123,8 @@ def cpu_stages(cfg: RecipeConfig, paths: RunPaths, removed) -> list[Stage]:
                 rejected_folder=cfg["c4_rejects"],
                 exclusion_writer=None,  # pages of unselected domains are the bulk of the crawl: not kept
             ),
-            extractor,
-            english("language"),
+            extraction,
+            language_filter(cfg, removed("language")),
             step(JsonlWriter, output_folder=math_pages),
         ],
         tasks,

@@ -7,6 +7,7 @@ stages, and can get its own executor settings (``stages.score.<executor>.<key>``
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow as pa
 from datatrove.io import get_datafolder
@@ -17,7 +18,7 @@ from curate.blocks.datasets import DATASET_SUFFIXES, DatasetReader, source_schem
 from curate.blocks.intermediate import StageOutputReader
 from curate.blocks.writers import SCORE_COLUMNS
 from curate.config import DEMO_INPUT, ConfigError, RecipeConfig
-from curate.inputs import resolve_warc_input
+from curate.inputs import locate
 from curate.recipes import RunPaths, Stage, step
 
 SCORE_STAGE = "score"
@@ -43,17 +44,16 @@ def dataset_input(cfg: RecipeConfig) -> DatasetSource | None:
     spec = cfg["input"]
     if fmt == "warc" or spec == DEMO_INPUT or str(spec).upper().startswith("CC-MAIN"):
         return None
-    try:
-        where = resolve_warc_input(spec)
-    except ValueError as e:
-        raise ConfigError(str(e)) from e
-    files = get_datafolder(where.data_folder).list_files(recursive=True, glob_pattern=where.glob_pattern)
+    folder, glob_pattern = locate(spec)
+    if "://" not in folder and not Path(folder).is_dir():
+        return None  # not there: the WARC reader's check says so in its words
+    files = get_datafolder(folder).list_files(recursive=True, glob_pattern=glob_pattern)
     data_files = [name for name in files if name.endswith(DATASET_SUFFIXES)]
     if fmt == "auto" and (not data_files or any(name.endswith(_WARC_SUFFIXES) for name in files)):
         return None
     if not data_files:
         raise ConfigError(f"input_format is dataset, but {spec!r} holds no {', '.join(DATASET_SUFFIXES)} files")
-    return DatasetSource(where.data_folder, where.glob_pattern, data_files[0])
+    return DatasetSource(folder, glob_pattern, data_files[0])
 
 
 def dataset_reader(

@@ -17,13 +17,12 @@ from curate.blocks.code_filters import (
     MaxLineLengthFilter,
     MeanLineLengthFilter,
 )
-from curate.blocks.scorer import EduClassifierScorer
 from curate.blocks.threshold import ScoreThreshold
 from curate.blocks.writers import SCORE_COLUMNS, FlatParquetWriter
 from curate.config import ConfigError, RecipeConfig
 from curate.languages import classifier_models
 from curate.recipes import RunPaths, Stage, step
-from curate.recipes.common import DEMO_INPUT, decontamination, exclusion_writer, model_ref
+from curate.recipes.common import DEMO_INPUT, decontamination, exclusion_writer, model_ref, scorer
 from curate.recipes.rescore import score_stage, selected_writer
 
 # The Stack-Edu Hub columns (dataset card); ``id`` holds the blob_id, written as ``blob_id``.
@@ -60,15 +59,7 @@ def scoring_steps(cfg: RecipeConfig, paths: RunPaths, removed) -> list[PipelineS
     if cfg["keep_content"]:
         columns["content"] = pa.string()
     return [
-        step(
-            EduClassifierScorer,
-            model=per_language_models(cfg),
-            group_key="language",
-            max_length=cfg["max_length"],
-            batch_size=cfg["batch_size"],
-            device=cfg["device"],
-            precision=cfg["precision"],
-        ),
+        scorer(cfg, per_language_models(cfg), group_key="language"),
         step(
             ScoreThreshold,
             threshold=thresholds.pop("default"),
@@ -89,7 +80,7 @@ def scoring_steps(cfg: RecipeConfig, paths: RunPaths, removed) -> list[PipelineS
 
 def per_language_models(cfg: RecipeConfig) -> dict[str, str]:
     try:
-        return classifier_models(model_ref(cfg, "classifiers"), cfg["languages"] or None)
+        return classifier_models(model_ref(cfg, "scorer.model"), cfg["languages"] or None)
     except ValueError as error:
         raise ConfigError(str(error)) from error
 
