@@ -7,6 +7,7 @@ The input is every document the demo run scored: the rows it kept (its Parquet) 
 
 import gzip
 import json
+import subprocess
 from pathlib import Path
 
 import pyarrow as pa
@@ -116,3 +117,61 @@ def test_rows_without_text_name_the_column_and_the_file(tmp_path):
     pq.write_table(pa.table({"content": ["x"], "id": ["1"], "dump": [DUMP]}), source / "part-7.parquet")
     with pytest.raises(MissingColumnError, match=r"part-7\.parquet: no column 'text'"):
         list(build_stages(rescore_config(source), RunPaths(str(tmp_path), str(tmp_path)))[0].pipeline[0].run())
+
+
+def task_logs(out: Path) -> str:
+    return "".join(f.read_text() for f in sorted((out / "logs" / "score" / "logs").glob("task_*.log")))
+
+
+def visible_devices(logs: str) -> list[str]:
+    """The CUDA_VISIBLE_DEVICES each task logged when its scorer loaded the model."""
+    marker = "CUDA_VISIBLE_DEVICES="
+    return [line.split(marker)[1].split(")")[0] for line in logs.splitlines() if marker in line]
+
+
+def gpus_per_job(job_id: str) -> list[str]:
+    """The GPUs of each task of a job array as ``scontrol`` shows them (``TresPerJob``; "" for none). Without an
+    accounting database Slurm keeps no per-job TRES record of gres, so the task's own CUDA_VISIBLE_DEVICES, which
+    Slurm sets only for an allocated GPU, is checked alongside."""
+    shown = subprocess.run(["scontrol", "-o", "show", "job", job_id], capture_output=True, text=True, check=True)
+    return [next((f for f in line.split() if f.startswith("TresPerJob=")), "") for line in shown.stdout.splitlines()]
+
+
+@pytest.mark.slurm
+def test_slurm_rescore_gives_only_the_score_tasks_a_gpu_and_the_local_rows(
+    slurm_cluster, rescore_input, local_rescore, kept, tmp_path
+):
+    from curate.executors import build_executors, run_stages
+
+    cfg = rescore_config(rescore_input, "stages.score.slurm.gpus_per_task=1")
+    out = tmp_path / "slurm"
+    paths = RunPaths(str(out), str(out / "logs"))
+    (score,) = build_executors(build_stages(cfg, paths), "slurm", cfg, paths)
+    assert run_stages([score], "slurm", cfg) is True
+    assert parquet_rows(out / "data") and sorted(map(str, parquet_rows(out / "data"))) == sorted(
+        map(str, parquet_rows(local_rescore / "data"))
+    )
+    assert_same_selection(out, kept)
+    # Slurm allocated one of the node's two (placeholder) GPUs to each of the 3 score tasks (the CPU stages'
+    # sbatch scripts ask for none: test_executors.py; a job asking none gets none: test_slurm_gres.py)
+    assert gpus_per_job(str(score.job_id)) == ["TresPerJob=gres:gpu:1"] * 3
+    # each task saw its GPU in its own environment (and, having no CUDA, scored on the CPU)
+    visible = visible_devices(task_logs(out))
+    assert len(visible) == 3 and set(visible) <= {"0", "1"}
+
+
+def test_ray_rescore_gives_the_local_rows_and_each_task_its_gpu(rescore_input, local_rescore, kept, tmp_path):
+    import ray
+
+    # STAND-IN: Ray is told the machine has 2 GPUs (it has none); Ray then schedules and sets CUDA_VISIBLE_DEVICES
+    # for tasks asking one, as on a GPU node. The model still runs on the CPU (no CUDA here).
+    ray.init(num_cpus=2, num_gpus=2, include_dashboard=False)
+    try:
+        out = tmp_path / "ray"
+        cfg = rescore_config(rescore_input, "stages.score.ray.gpus_per_task=1")
+        assert run_recipe(cfg, out, "ray") == 0
+    finally:
+        ray.shutdown()
+    assert_same_selection(out, kept)
+    visible = visible_devices(task_logs(out))
+    assert len(visible) == 3 and set(visible) <= {"0", "1"}
