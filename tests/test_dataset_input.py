@@ -73,3 +73,26 @@ def test_missing_column_in_a_jsonl_line_names_the_line(tmp_path):
     (tmp_path / "x.jsonl").write_text('{"text": "a"}\n{"body": "b"}\n')
     with pytest.raises(MissingColumnError, match=r"x\.jsonl, line 2: no column 'text'"):
         read_all(tmp_path, world_size=1)
+
+
+@pytest.mark.parametrize("url", [False, True])
+def test_recipe_tells_a_dataset_from_warcs_by_its_files_and_reads_a_glob(tmp_path, url):
+    from curate.config import load_recipe_config
+    from curate.recipes.rescore import dataset_input
+
+    (tmp_path / "data" / "CC-MAIN-2024-10").mkdir(parents=True)
+    write_parquet(tmp_path / "data" / "CC-MAIN-2024-10" / "000.parquet", n_rows=6, row_group_size=2)
+    (tmp_path / "data" / "README.md").write_text("card\n")
+    spec = f"{'file://' if url else ''}{tmp_path}/data/*/*.parquet"
+    source = dataset_input(load_recipe_config("fineweb_edu", [f"input={spec}"]))
+    assert source is not None and source.glob_pattern == "*/*.parquet"
+    reader = DatasetReader(source.data_folder, glob_pattern=source.glob_pattern)
+    assert len(list(reader.run(rank=0, world_size=1))) == 6
+    assert dataset_input(load_recipe_config("fineweb_edu", [f"input={spec}", "input_format=warc"])) is None
+
+
+def test_a_warc_folder_is_not_a_dataset(shared_data):
+    from curate.config import load_recipe_config
+    from curate.recipes.rescore import dataset_input
+
+    assert dataset_input(load_recipe_config("fineweb_edu", [f"input={shared_data / 'warc'}"])) is None
