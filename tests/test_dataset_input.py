@@ -96,3 +96,21 @@ def test_a_warc_folder_is_not_a_dataset(shared_data):
     from curate.recipes.rescore import dataset_input
 
     assert dataset_input(load_recipe_config("fineweb_edu", [f"input={shared_data / 'warc'}"])) is None
+
+
+def test_dry_run_of_a_rescoring_lists_the_score_stage_alone_with_its_gpu(tmp_path):
+    import subprocess
+    import sys
+
+    write_parquet(tmp_path / "000.parquet", n_rows=2, row_group_size=2)
+    proc = subprocess.run(
+        [sys.executable, "-m", "curate.run", "fineweb_edu", "--input", str(tmp_path), "--set", "offline=true"]
+        + ["--executor", "slurm", "--set", "stages.score.slurm.gpus_per_task=1", "--dry-run"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    stages = [line for line in proc.stdout.splitlines() if line.startswith("stage ")]
+    assert len(stages) == 1 and stages[0].startswith("stage 1/1: score (slurm:") and "gpus_per_task=1" in stages[0]
+    assert "DatasetReader(" in proc.stdout and "columns={text: string, id: string, dump: string" in proc.stdout

@@ -28,6 +28,17 @@ RESOURCE_KEYS = {
 PER_STAGE_DEFAULTS = {"gpus_per_task": 0}
 
 
+class SlurmStageExecutor(SlurmPipelineExecutor):
+    """datatrove's SlurmPipelineExecutor whose stats-merging job asks for no GPU (datatrove gives it the stage's)."""
+
+    def launch_merge_stats(self):
+        gpus, self.gpus_per_task = self.gpus_per_task, 0
+        try:
+            super().launch_merge_stats()
+        finally:
+            self.gpus_per_task = gpus
+
+
 class StageFailedError(RuntimeError):
     """A stage has tasks that did not complete; downstream stages were not run."""
 
@@ -57,7 +68,7 @@ def build_executors(stages: list[Stage], kind: str, cfg: RecipeConfig, paths: Ru
             executor = SlotLocalExecutor(stage.pipeline, **resources, **common)
         elif kind == "slurm":
             resources["sbatch_args"] = resources["sbatch_args"] or None
-            executor = SlurmPipelineExecutor(
+            executor = SlurmStageExecutor(
                 stage.pipeline,
                 venv_path=cfg["slurm.venv_path"] or _current_venv_activate(),
                 job_name=f"curate_{cfg.recipe}_{stage.name}",
