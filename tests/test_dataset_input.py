@@ -114,3 +114,18 @@ def test_dry_run_of_a_rescoring_lists_the_score_stage_alone_with_its_gpu(tmp_pat
     stages = [line for line in proc.stdout.splitlines() if line.startswith("stage ")]
     assert len(stages) == 1 and stages[0].startswith("stage 1/1: score (slurm:") and "gpus_per_task=1" in stages[0]
     assert "DatasetReader(" in proc.stdout and "columns={text: string, id: string, dump: string" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "recipe,settings,reader",
+    [("finemath", [], "DatasetReader"), ("stack_edu", ["input_format=dataset"], "StackV2Reader")],
+)
+def test_finemath_and_stack_edu_rescore_a_dataset_in_the_score_stage_alone(tmp_path, recipe, settings, reader):
+    from curate.config import load_recipe_config
+    from curate.recipes import RunPaths, build_stages
+
+    write_parquet(tmp_path / "000.parquet", n_rows=2, row_group_size=2)
+    cfg = load_recipe_config(recipe, [f"input={tmp_path}", "offline=true", *settings])
+    (stage,) = build_stages(cfg, RunPaths(str(tmp_path / "out"), str(tmp_path / "logs")))
+    assert stage.name == "score" and type(stage.pipeline[0]).__name__ == reader
+    assert {"EduClassifierScorer", "ScoreThreshold", "FlatParquetWriter"} <= {type(s).__name__ for s in stage.pipeline}
