@@ -110,7 +110,8 @@ def section(result: dict, command: str) -> str:
         "",
         f"Scheduling overhead per task (local executor): {result['tasks']} rows as one task took"
         f" {result['one_task_s']:.1f} s, as {result['tasks']} tasks {result['many_tasks_s']:.1f} s:"
-        f" {result['overhead_per_task_s']:.1f} s per extra task, most of it the task's own model load.",
+        f" {result['overhead_per_task_s']:.1f} s per extra task (its process set-up, its own model load, its reads,"
+        " its shard and its stats).",
     ]
     return "\n".join(lines)
 
