@@ -22,6 +22,7 @@ from curate.annotate.__main__ import main as annotate_main
 from curate.annotate.backends.model_files import model_dir
 from curate.blocks.math_extract import MathHtmlExtractor
 from curate.config import load_recipe_config
+from curate.recipes.common import extractor
 
 MODEL = "bundled:smollm2-135m-instruct.gguf"
 SHORT_PROMPT = """---
@@ -169,6 +170,7 @@ def test_math_pages_from_a_warc_are_annotated_on_the_finemath_recipes_text(share
     assert annotate_main(argv) == 0
     stored = sorted(read_annotations(tmp_path / "out")["text"].to_pylist())
     recipe = load_recipe_config("finemath", ["extraction.timeout=30"])
-    recipe_extractor = MathHtmlExtractor(**recipe.section("extraction"))
+    recipe_extractor = extractor(recipe)
+    assert isinstance(recipe_extractor, MathHtmlExtractor)
     assert stored == sorted(recipe_extractor.extract(page) for page in html.values())
     assert all(text.count("$") >= 100 for text in stored)  # every page keeps its formulas, as $…$ / $$…$$

@@ -22,7 +22,10 @@ from curate.recipes.finemath import FINEMATH_COLUMNS
 
 
 def test_published_defaults(tmp_path):
-    cfg = load_recipe_config("finemath", ["offline=false", f"input={tmp_path}"])
+    from curate.sample import demo_math_warc
+
+    # the sample WARC named as a path: an input, but not "demo" (whose `demo:` settings would apply)
+    cfg = load_recipe_config("finemath", ["offline=false", f"input={demo_math_warc()}"])
     stages = build_stages(cfg, RunPaths(str(tmp_path), str(tmp_path / "logs")))
     steps = {type(s): s for stage in stages for s in stage.pipeline}
     by_name = {stage.name: stage for stage in stages}
