@@ -88,10 +88,10 @@ def test_dry_run_shows_the_demo_models_and_each_stage_executor_resources():
     proc = curate_run("finemath", "--executor", "slurm", "--set", "slurm.partition=cpu", "--dry-run")
     assert proc.returncode == 0, proc.stderr
     stages = [line for line in proc.stdout.splitlines() if line.startswith("stage ")]
-    assert len(stages) == 7
+    assert len(stages) == 8
     shared = "partition='cpu', time='04:00:00', cpus_per_task=1, mem_per_cpu_gb=2, gpus_per_task=0, qos=None"
     assert all(shared in s for s in stages)
-    assert "stage 5/7: minhash_buckets (slurm: tasks=1, workers=-1," in proc.stdout  # 1 band: 1 bucket task
+    assert "stage 5/8: minhash_buckets (slurm: tasks=1, workers=-1," in proc.stdout  # 1 band: 1 bucket task
     models = dict(line.strip().split(" = ", 1) for line in proc.stdout.split("models and files")[1].splitlines()[1:])
     assert models["offline_models.recall_model, offline_models.scorer_model"].startswith(
         "classifiers/finemath/demo-minilm-ridge [model] -> "
@@ -142,22 +142,19 @@ def test_dry_run_shows_one_stage_own_resources_and_no_gpus_elsewhere():
         "--executor",
         "slurm",
         "--set",
-        "stages.score_and_select.slurm.gpus_per_task=1",
+        "stages.score.slurm.gpus_per_task=1",
         "--set",
-        "stages.score_and_select.slurm.partition=gpu",
+        "stages.score.slurm.partition=gpu",
         "--set",
-        "stages.score_and_select.slurm.sbatch_args={constraint: h100}",
+        "stages.score.slurm.sbatch_args={constraint: h100}",
         "--dry-run",
     )
     assert proc.returncode == 0, proc.stderr
     stages = {line.split()[2]: line for line in proc.stdout.splitlines() if line.startswith("stage ")}
-    assert (
-        "partition='gpu', time='04:00:00', cpus_per_task=1, mem_per_cpu_gb=2, gpus_per_task=1"
-        in (stages["score_and_select"])
-    )
-    assert "sbatch_args={constraint: 'h100'}" in stages["score_and_select"]
-    others = [line for name, line in stages.items() if name != "score_and_select"]
-    assert len(others) == 4 and all("partition='debug'" in s and "gpus_per_task=0" in s for s in others)
+    assert "partition='gpu', time='04:00:00', cpus_per_task=1, mem_per_cpu_gb=2, gpus_per_task=1" in (stages["score"])
+    assert "sbatch_args={constraint: 'h100'}" in stages["score"]
+    others = [line for name, line in stages.items() if name != "score"]
+    assert len(others) == 5 and all("partition='debug'" in s and "gpus_per_task=0" in s for s in others)
 
 
 @pytest.mark.parametrize(

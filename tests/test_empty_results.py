@@ -35,9 +35,7 @@ def test_a_recipe_that_keeps_nothing_ends_normally(recipe, input_path, shared_da
         assert len(list((out / "logs" / stage.name / "completions").iterdir())) == stage.tasks, stage.name
         assert json.loads((out / "stats" / f"{stage.name}.json").read_text()), stage.name
     if recipe == "stack_edu":  # nothing lost unseen: the tree reader counted every file it skipped
-        skipped = json.loads((out / "stats" / "score_and_select.json").read_text())[0]["stats"][
-            "skipped_unknown_language"
-        ]
+        skipped = json.loads((out / "stats" / "select.json").read_text())[0]["stats"]["skipped_unknown_language"]
         assert (skipped if isinstance(skipped, int) else skipped["total"]) == len(
             list((shared_data / "warc").iterdir())
         )

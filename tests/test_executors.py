@@ -49,7 +49,7 @@ def test_local_run_writes_hub_layout_and_stats(local_run):
     out, rows = local_run
     dumps = {p.name for p in (out / "data").iterdir()}
     assert {r[3] for r in rows} == dumps
-    for stage in ("filter", "minhash_signatures", "minhash_buckets", "minhash_clusters", "score_and_select"):
+    for stage in ("filter", "minhash_signatures", "minhash_buckets", "minhash_clusters", "select", "score"):
         assert (out / "stats" / f"{stage}.json").is_file()
     assert (out / "run.json").is_file()
 
@@ -60,7 +60,7 @@ def test_local_failed_task_resumes_to_identical_output(shared_data, local_run, t
     cfg = _config(shared_data)
     assert run_recipe(cfg, out, fail_marker=marker) == 1  # the injected failure stops the run
     assert marker.exists()
-    assert not any((out / "logs" / "score_and_select" / "completions").glob("00001"))
+    assert not any((out / "logs" / "score" / "completions").glob("00001"))
     assert run_recipe(cfg, out, fail_marker=marker) == 0  # same command again: only the missing task runs
     assert _rows(out) == expected
 
@@ -111,9 +111,9 @@ def test_slurm_stage_settings_reach_only_that_stage_sbatch_script(slurm_cluster,
         [
             "tasks=2",
             "slurm.sbatch_args={hold: ''}",  # submitted held: the jobs are real, none of them runs
-            "stages.score_and_select.slurm.partition=debug,debug",  # a partition list: the cluster has one
-            "stages.score_and_select.slurm.time=00:30:00",
-            "stages.score_and_select.slurm.cpus_per_task=2",
+            "stages.score.slurm.partition=debug,debug",  # a partition list: the cluster has one
+            "stages.score.slurm.time=00:30:00",
+            "stages.score.slurm.cpus_per_task=2",
         ],
     )
     paths = RunPaths(str(tmp_path / "out"), str(tmp_path / "logs"))
@@ -125,7 +125,7 @@ def test_slurm_stage_settings_reach_only_that_stage_sbatch_script(slurm_cluster,
         submitted = _jobs_writing_under(tmp_path / "logs")
         subprocess.run(["scancel", *submitted], check=False)
     assert len(submitted) == 2 * len(stages)  # each stage's job and its stats-merging job
-    own = scripts.pop("score_and_select").splitlines()
+    own = scripts.pop("score").splitlines()
     assert {"#SBATCH --partition=debug,debug", "#SBATCH --time=00:30:00", "#SBATCH --cpus-per-task=2"} <= set(own)
     assert "#SBATCH --hold" in own and not any(line.startswith("#SBATCH --gpus") for line in own)
     for name, script in scripts.items():
@@ -144,7 +144,7 @@ def test_ray_gets_each_stage_own_resources_and_gpus_only_where_asked(tmp_path):
         "finemath",
         [
             "ray.cpus_per_task=2",
-            "stages.score_and_select.ray.gpus_per_task=1",
+            "stages.score.ray.gpus_per_task=1",
             "stages.select_domains.ray.mem_per_cpu_gb=8",
         ],
     )
@@ -152,6 +152,6 @@ def test_ray_gets_each_stage_own_resources_and_gpus_only_where_asked(tmp_path):
     stages = build_stages(cfg, paths)
     executors = dict(zip([s.name for s in stages], build_executors(stages, "ray", cfg, paths), strict=True))
     asked = {name: (e.cpus_per_task, e.mem_per_cpu_gb, e.gpus_per_task) for name, e in executors.items()}
-    assert asked.pop("score_and_select") == (2, 2, 1)
+    assert asked.pop("score") == (2, 2, 1)
     assert asked.pop("select_domains") == (2, 8, 0)
     assert set(asked.values()) == {(2, 2, 0)}  # CPU stages never ask for a GPU

@@ -43,7 +43,7 @@ def test_published_defaults(tmp_path):
         "mmlu": "hf://datasets/cais/mmlu/all/test-*.parquet",
         "arc": "hf://datasets/allenai/ai2_arc/ARC-*/test-*.parquet",
     }
-    thresholds = [s.threshold for s in by_name["score_and_select"].pipeline if isinstance(s, ScoreThreshold)]
+    thresholds = [s.threshold for s in by_name["score"].pipeline if isinstance(s, ScoreThreshold)]
     assert thresholds == [3, 4]
     assert steps[EduClassifierScorer].model == "HuggingFaceTB/finemath-classifier"
     assert isinstance(by_name["reread_selected"].pipeline[1], DomainFilter)

@@ -39,7 +39,8 @@ def test_stage_order_follows_datatrove_fineweb_example(steps):
         "minhash_signatures",
         "minhash_buckets",
         "minhash_clusters",
-        "score_and_select",
+        "select",
+        "score",
     ]
     names = [type(s).__name__ for s in stages[0].pipeline]
     assert names[1:8] == [  # datatrove's blocks of the same names, with their output (tests/test_fidelity.py)

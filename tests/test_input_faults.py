@@ -419,7 +419,7 @@ def test_stack_edu_run_with_bad_entries_and_non_utf8_names(tmp_path, shared_data
         [Path(name).name.split("__", 1)[1].replace("__", "/") for name in CODE_SAMPLES] + ["caf\\xe9.py"]
     )
     assert not any("root:x:0:0" in row["content"] for row in rows)
-    stats = json.loads((tmp_path / "out" / "stats" / "score_and_select.json").read_text())
+    stats = json.loads((tmp_path / "out" / "stats" / "select.json").read_text())
     (reader,) = [step["stats"] for step in stats if "READER" in step["name"]]
     totals = {key: value["total"] if isinstance(value, dict) else value for key, value in reader.items()}
     assert {key: total for key, total in totals.items() if key in INPUT_FAULTS and total} == {

@@ -19,8 +19,9 @@ from curate.recipes import RunPaths, build_stages
 
 def test_published_defaults(tmp_path):
     cfg = load_recipe_config("stack_edu", ["offline=false", f"input={tmp_path}"])
-    (stage,) = build_stages(cfg, RunPaths(str(tmp_path), str(tmp_path / "logs")))
-    names = [type(s).__name__ for s in stage.pipeline]
+    select, stage = build_stages(cfg, RunPaths(str(tmp_path), str(tmp_path / "logs")))
+    assert (select.name, stage.name) == ("select", "score")
+    names = [type(s).__name__ for s in select.pipeline]
     assert "MaxLineLengthFilter" not in names  # Stack-Edu applied no extra filters to StarCoder2Data
     scorer = next(s for s in stage.pipeline if isinstance(s, EduClassifierScorer))
     assert scorer.max_length == 1024
@@ -65,7 +66,7 @@ def test_every_real_file_is_routed_and_thresholded_per_language(run, shared_data
     seen = Counter(r["language"] for r in kept) + Counter(r["metadata"]["language"] for r in removed)
     # nothing lost: each file is in data/, in removed/threshold/, or a counted reader skip (the flattened file
     # names of ../shared/data/code hide some extensions; manifest.jsonl itself is the one extra skip)
-    (reader,) = [s for s in json.loads((run / "stats" / "score_and_select.json").read_text()) if "READER" in s["name"]]
+    (reader,) = [s for s in json.loads((run / "stats" / "select.json").read_text()) if "READER" in s["name"]]
     skipped = reader["stats"]["skipped_unknown_language"]["total"]
     assert all(seen[lang] <= n for lang, n in expected.items())
     assert sum(expected.values()) - sum(seen.values()) == skipped - 1

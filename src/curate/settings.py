@@ -121,6 +121,7 @@ SCORER: dict[str, Node] = {
     "precision": choice(*PRECISIONS),
 }
 WEB: dict[str, Node] = {  # the recipes that read Common Crawl
+    "input_format": choice("auto", "warc", "dataset"),  # dataset: rescore Parquet/JSONL rows (curate.recipes.rescore)
     "dump": optional(TEXT),
     "language": Section(
         {"languages": optional(list_of(LANGUAGE_CODE)), "threshold": FRACTION, "model": MODEL},
@@ -233,7 +234,7 @@ def _finemath() -> dict[str, Node]:
 
 def _stack_edu() -> dict[str, Node]:
     return {
-        "input_format": choice("auto", "stack_v2", "source_tree"),
+        "input_format": choice("auto", "stack_v2", "source_tree", "dataset"),
         "repo_depth": integer(1),
         "languages": list_of(STACK_LANGUAGE),
         "fetch_content": BOOLEAN,

@@ -9,7 +9,6 @@ their folder.
 
 import gzip
 import hashlib
-import json
 import posixpath
 from dataclasses import replace
 
@@ -18,14 +17,11 @@ from datatrove.io import DataFileLike, DataFolderLike
 from datatrove.pipeline.base import PipelineStep
 
 from curate.blocks.code_language import detect_language, language_from_name, needs_content
+from curate.blocks.datasets import DatasetReader
 from curate.blocks.decoding import decode_source, looks_binary
 from curate.blocks.input_files import CheckedDiskReader, text_path
 from curate.languages import BY_NAME
 from curate.retry import SOFTWARE_HERITAGE, call_with_retries, transient_read_error
-
-_PARQUET_MAGIC = b"PAR1"
-_GZIP_MAGIC = b"\x1f\x8b"
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
 def git_blob_sha1(data: bytes) -> str:
@@ -152,26 +148,27 @@ class SourceTreeReader(CheckedDiskReader):
             yield document
 
 
-class StackV2Reader(CheckedDiskReader):
+class StackV2Reader(DatasetReader):
     """Read Parquet or JSON Lines files in The Stack v2 / StarCoder2Data / Stack-Edu layout.
 
     Each row becomes ``Document(text=row[content_key], id=row["blob_id"], metadata=<every other column>)``.
     Rows without content (the Stack-Edu Hub files hold ids only) are kept with empty text and counted as
     ``missing_content``: put a SoftwareHeritageContentFetcher right after this reader to fill them in. Content
     stored as bytes is decoded with the row's ``src_encoding``. Counted skips: ``skipped_no_blob_id``,
-    ``skipped_invalid_json``, ``skipped_undecodable``.
+    ``skipped_invalid_json``, ``skipped_undecodable``. Every file is read, whatever its name (the format is told
+    by content), and tasks split the input by file and Parquet row group (``curate.blocks.datasets``).
 
     Args:
         data_folder: folder with ``*.parquet`` and/or ``*.jsonl[.gz|.zst]`` files.
         content_key: column holding the source text ("content" in The Stack v2 and StarCoder2Data).
         id_key: column holding the id ("blob_id").
         batch_size: Parquet rows read at a time.
+        required_columns: columns every row must have (default none: rows without an id or content are counted).
         paths_file, limit, skip, file_progress, doc_progress, default_metadata, recursive, glob_pattern,
         shuffle_files: as in datatrove's BaseDiskReader.
     """
 
     name = "📚 Stack v2"
-    _requires_dependencies = ["pyarrow"]
 
     def __init__(
         self,
@@ -179,6 +176,7 @@ class StackV2Reader(CheckedDiskReader):
         content_key: str = "content",
         id_key: str = "blob_id",
         batch_size: int = 1000,
+        required_columns: tuple[str, ...] | list[str] = (),
         paths_file: DataFileLike | None = None,
         limit: int = -1,
         skip: int = 0,
@@ -191,21 +189,23 @@ class StackV2Reader(CheckedDiskReader):
     ):
         super().__init__(
             data_folder,
+            text_key=content_key,
+            id_key=id_key,
+            required_columns=required_columns,
+            batch_size=batch_size,
+            suffixes=None,
             paths_file=paths_file,
             limit=limit,
             skip=skip,
             file_progress=file_progress,
             doc_progress=doc_progress,
-            text_key=content_key,
-            id_key=id_key,
             default_metadata=default_metadata,
             recursive=recursive,
             glob_pattern=glob_pattern,
             shuffle_files=shuffle_files,
         )
-        self.batch_size = batch_size
 
-    def _row_to_document(self, row: dict, file_path: str) -> Document | None:
+    def row_to_document(self, row: dict, file_path: str, index: int) -> Document | None:
         blob_id = row.get(self.id_key)
         if not blob_id:
             self.stat_update("skipped_no_blob_id")
@@ -222,46 +222,6 @@ class StackV2Reader(CheckedDiskReader):
         metadata = (self.default_metadata or {}) | row
         metadata.setdefault("file_path", file_path)
         return Document(text=content or "", id=str(blob_id), metadata=metadata)
-
-    def _rows(self, filepath: str):
-        """The rows of a Parquet or JSON Lines (plain, gzip or zstd) file, told apart by content, not by name."""
-        with self.data_folder.open(filepath, "rb") as raw:
-            magic = raw.read(4)
-            raw.seek(0)
-            if magic == _PARQUET_MAGIC:
-                yield from self._parquet_rows(raw)
-                return
-            compression = "gzip" if magic.startswith(_GZIP_MAGIC) else "zstd" if magic == _ZSTD_MAGIC else None
-            with self.data_folder.open(filepath, "rt", compression=compression, encoding="utf-8") as f:
-                yield from self._jsonl_rows(f)
-
-    def _parquet_rows(self, stream):
-        import pyarrow.parquet as pq
-
-        with pq.ParquetFile(stream) as parquet_file:
-            for batch in parquet_file.iter_batches(batch_size=self.batch_size):
-                yield from batch.to_pylist()
-
-    def _jsonl_rows(self, f):
-        for line in f:
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                self.stat_update("skipped_invalid_json")
-                continue
-            if isinstance(row, dict):
-                yield row
-            else:
-                self.stat_update("skipped_invalid_json")
-
-    def read_input(self, filepath: str) -> DocumentsPipeline:
-        file_path = text_path(self.data_folder.resolve_paths(filepath))
-        for row in self._rows(filepath):
-            document = self._row_to_document(row, file_path)
-            if document is not None:
-                yield document
 
 
 class SoftwareHeritageContentFetcher(PipelineStep):

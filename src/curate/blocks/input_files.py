@@ -175,9 +175,8 @@ class CheckedDiskReader(BaseDiskReader):
 
     def read_file(self, filepath: str) -> DocumentsPipeline:
         # a local listing hands datatrove the names as text (it logs them; surrogates would break its log file)
-        listed = self._listing_faults is not None
-        fault = self._listing_faults.get(filepath) if listed else None
-        path = path_from_text(filepath) if listed else filepath
+        fault = self._listing_faults.get(filepath) if self._listing_faults is not None else None
+        path = self._input_path(filepath)
         fault = fault or self._fault(path)
         if fault is None:
             try:
@@ -200,18 +199,26 @@ class CheckedDiskReader(BaseDiskReader):
         return self.data_folder.fs._strip_protocol(self.data_folder.path)
 
     def _shard(self, rank: int, world_size: int) -> list[str] | None:
+        """This task's files: every ``world_size``-th name of the listing, as datatrove shards (None: no files)."""
+        names = self._listing()
+        return None if names is None else names[rank::world_size]
+
+    def _listing(self) -> list[str] | None:
+        """Every input name, in datatrove's order (None when there is none); a local listing remembers its faults."""
         if self.paths_file:
-            return list(get_shard_from_paths_file(self.paths_file, rank, world_size))
+            return list(get_shard_from_paths_file(self.paths_file, 0, 1))
         if not self._is_local:
-            return self.data_folder.get_shard(
-                rank, world_size, recursive=self.recursive, glob_pattern=self.glob_pattern
-            )
+            return self.data_folder.list_files(recursive=self.recursive, glob_pattern=self.glob_pattern) or None
         listing = LocalListing(self._root(), self.recursive, self.glob_pattern, self.follow_symlinks_outside_root)
         entries = listing.entries()
         if not entries:
             return None
-        self._listing_faults = {text_path(path): fault for path, fault in entries[rank::world_size]}
+        self._listing_faults = {text_path(path): fault for path, fault in entries}
         return list(self._listing_faults)
+
+    def _input_path(self, name: str) -> str:
+        """The path ``read_input`` receives for a name of the listing."""
+        return path_from_text(name) if self._listing_faults is not None else name
 
     def _fault(self, path: str) -> str | None:
         """Why a local file cannot be read (checked right before it is opened), or None."""

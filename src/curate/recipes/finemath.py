@@ -29,6 +29,7 @@ from curate.recipes.common import (
     scorer,
     warc_reader,
 )
+from curate.recipes.rescore import dataset_columns, dataset_input, dataset_reader, score_stage, selected_writer
 
 # The FineMath Hub columns (dataset card), in its order.
 FINEMATH_COLUMNS: dict[str, pa.DataType] = {
@@ -56,8 +57,35 @@ def extraction_steps(cfg: RecipeConfig) -> list[PipelineStep]:
 
 
 def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
-    tasks, workers = cfg["tasks"], cfg["workers"]
     removed = exclusion_writer(cfg, paths)
+    source = dataset_input(cfg)
+    if source is not None:  # rescoring a math dataset (OpenWebMath, FineMath-3+): its rows, every column kept
+        scoring = scoring_steps(cfg, paths, removed, dataset_columns(source))
+        return [score_stage(cfg, paths, scoring, dataset_reader(cfg, source))]
+    return [*cpu_stages(cfg, paths, removed), score_stage(cfg, paths, scoring_steps(cfg, paths, removed))]
+
+
+def scoring_steps(cfg: RecipeConfig, paths: RunPaths, removed, columns=FINEMATH_COLUMNS) -> list:
+    """The FineMath classifier, then each threshold's subset written as its own config: the ``score`` stage."""
+    steps = [scorer(cfg, model_ref(cfg, "scorer.model"))]
+    # thresholds in increasing order: each subset is a subset of the one before, written as its own config
+    for i, (config_name, threshold) in enumerate(sorted(cfg["thresholds"].items(), key=lambda kv: kv[1])):
+        steps += [
+            step(ScoreThreshold, threshold=threshold, exclusion_writer=removed("threshold") if i == 0 else None),
+            step(
+                FlatParquetWriter,
+                output_folder=f"{paths.data}/{config_name}",
+                columns=columns,
+                output_filename="${rank}.parquet",
+                max_file_size=cfg["shard_max_bytes"],
+            ),
+        ]
+    return steps
+
+
+def cpu_stages(cfg: RecipeConfig, paths: RunPaths, removed) -> list[Stage]:
+    """Math domains found and re-read, English, MinHash, token counts: what the ``score`` stage reads."""
+    tasks, workers = cfg["tasks"], cfg["workers"]
     domains_counts = f"{paths.work}/domain_counts"
     domains_file = f"{paths.work}/selected_domains.txt"
     math_pages = f"{paths.work}/math_pages"
@@ -109,25 +137,13 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
     select += decontamination(cfg, removed)
     select += [
         step(OfflineTokensCounter, tokenizer_name_or_path=model_ref(cfg, "tokenizer")),
-        scorer(cfg, model_ref(cfg, "scorer.model")),
         step(DerivedFields, copies={"crawl": "dump"}, constants={"snapshot_type": cfg["snapshot_type"]}),
+        selected_writer(paths),
     ]
-    # thresholds in increasing order: each subset is a subset of the one before, written as its own config
-    for i, (config_name, threshold) in enumerate(sorted(cfg["thresholds"].items(), key=lambda kv: kv[1])):
-        select += [
-            step(ScoreThreshold, threshold=threshold, exclusion_writer=removed("threshold") if i == 0 else None),
-            step(
-                FlatParquetWriter,
-                output_folder=f"{paths.data}/{config_name}",
-                columns=FINEMATH_COLUMNS,
-                output_filename="${rank}.parquet",
-                max_file_size=cfg["shard_max_bytes"],
-            ),
-        ]
     return [
         count_domains,
         choose_domains,
         reread,
         *minhash_stages(cfg, math_pages, minhash),
-        Stage("score_and_select", select, tasks, workers),
+        Stage("select", select, tasks, workers),
     ]

@@ -3,7 +3,8 @@
 Reads top to bottom like the FineWeb paper (arXiv 2406.17557) and datatrove's examples/fineweb.py, whose order
 wins where the two differ (MinHash after the C4 and FineWeb filters). The extraction, heuristic filters and MinHash
 signatures are curate's faster blocks with datatrove's output (``mode: default``); ``mode: fast`` extracts with
-Resiliparse instead of trafilatura (docs/benchmarks.md measures both).
+Resiliparse instead of trafilatura (docs/benchmarks.md measures both). Scoring is the last stage, ``score``; with an
+existing dataset as input (FineWeb itself, as FineWeb-Edu was made) it is the only one.
 """
 
 from datatrove.pipeline.base import PipelineStep
@@ -34,6 +35,7 @@ from curate.recipes.common import (
     scorer,
     warc_reader,
 )
+from curate.recipes.rescore import dataset_columns, dataset_input, dataset_reader, score_stage, selected_writer
 
 
 def extraction_steps(cfg: RecipeConfig) -> list[PipelineStep]:
@@ -43,8 +45,26 @@ def extraction_steps(cfg: RecipeConfig) -> list[PipelineStep]:
 
 
 def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
-    tasks, workers = cfg["tasks"], cfg["workers"]
     removed = exclusion_writer(cfg, paths)
+    source = dataset_input(cfg)
+    if source is not None:  # rescoring a dataset: its rows, every column kept, under data/<its dump>/
+        scoring = scoring_steps(cfg, paths, removed, dataset_columns(source))
+        return [score_stage(cfg, paths, scoring, dataset_reader(cfg, source, dump_key="dump"))]
+    return [*cpu_stages(cfg, paths, removed), score_stage(cfg, paths, scoring_steps(cfg, paths, removed))]
+
+
+def scoring_steps(cfg: RecipeConfig, paths: RunPaths, removed, columns=FINEWEB_COLUMNS | SCORE_COLUMNS) -> list:
+    """Educational score -> threshold -> Parquet: the steps of the ``score`` stage."""
+    return [
+        scorer(cfg, model_ref(cfg, "scorer.model")),
+        step(ScoreThreshold, threshold=cfg["threshold"], exclusion_writer=removed("edu_threshold")),
+        step(FlatParquetWriter, output_folder=paths.data, columns=columns, max_file_size=cfg["shard_max_bytes"]),
+    ]
+
+
+def cpu_stages(cfg: RecipeConfig, paths: RunPaths, removed) -> list[Stage]:
+    """WARC -> FineWeb filters -> MinHash -> PII and token counts: what the ``score`` stage reads."""
+    tasks, workers = cfg["tasks"], cfg["workers"]
     filtered = f"{paths.work}/filtered"
     minhash = f"{paths.work}/minhash"
     # datatrove reads the n-gram settings as (n, fraction) pairs
@@ -79,21 +99,14 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
         workers,
     )
     select = Stage(
-        "score_and_select",
+        "select",
         [
             step(StageOutputReader, data_folder=filtered),
             step(MinhashDedupFilter, input_folder=f"{minhash}/remove_ids", exclusion_writer=removed("minhash")),
             *decontamination(cfg, removed),
             section_step(PIIFormatter, cfg, "pii"),
             step(OfflineTokensCounter, tokenizer_name_or_path=model_ref(cfg, "tokenizer")),
-            scorer(cfg, model_ref(cfg, "scorer.model")),
-            step(ScoreThreshold, threshold=cfg["threshold"], exclusion_writer=removed("edu_threshold")),
-            step(
-                FlatParquetWriter,
-                output_folder=paths.data,
-                columns=FINEWEB_COLUMNS | SCORE_COLUMNS,
-                max_file_size=cfg["shard_max_bytes"],
-            ),
+            selected_writer(paths),
         ],
         tasks,
         workers,

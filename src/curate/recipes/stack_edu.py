@@ -23,6 +23,7 @@ from curate.config import ConfigError, RecipeConfig
 from curate.languages import classifier_models
 from curate.recipes import RunPaths, Stage, step
 from curate.recipes.common import DEMO_INPUT, decontamination, exclusion_writer, model_ref, scorer
+from curate.recipes.rescore import score_stage, selected_writer
 
 # The Stack-Edu Hub columns (dataset card); ``id`` holds the blob_id, written as ``blob_id``.
 STACK_EDU_COLUMNS: dict[str, pa.DataType] = {
@@ -41,14 +42,23 @@ TABULAR_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".jsonl.zst")
 
 def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
     removed = exclusion_writer(cfg, paths)
+    scoring = scoring_steps(cfg, paths, removed)
+    if cfg["input_format"] == "dataset":  # rescoring a scored dataset (Stack-Edu itself): its rows, no filters
+        return [score_stage(cfg, paths, scoring, step(StackV2Reader, data_folder=code_input(cfg)))]
+    pipeline = extraction_steps(cfg)
+    pipeline += code_filters(cfg, removed)
+    pipeline += decontamination(cfg, removed)
+    select = Stage("select", [*pipeline, selected_writer(paths)], cfg["tasks"], cfg["workers"])
+    return [select, score_stage(cfg, paths, scoring)]
+
+
+def scoring_steps(cfg: RecipeConfig, paths: RunPaths, removed) -> list[PipelineStep]:
+    """Each language's classifier -> its threshold -> Parquet under ``data/<Language>/``: the ``score`` stage."""
     thresholds = dict(cfg["thresholds"])
     columns = dict(STACK_EDU_COLUMNS)
     if cfg["keep_content"]:
         columns["content"] = pa.string()
-    pipeline = extraction_steps(cfg)
-    pipeline += code_filters(cfg, removed)
-    pipeline += decontamination(cfg, removed)
-    pipeline += [
+    return [
         scorer(cfg, per_language_models(cfg), group_key="language"),
         step(
             ScoreThreshold,
@@ -66,7 +76,6 @@ def build(cfg: RecipeConfig, paths: RunPaths) -> list[Stage]:
             aliases={"blob_id": "id", "content": "text"},
         ),
     ]
-    return [Stage("score_and_select", pipeline, cfg["tasks"], cfg["workers"])]
 
 
 def per_language_models(cfg: RecipeConfig) -> dict[str, str]:
@@ -84,7 +93,8 @@ def extraction_steps(cfg: RecipeConfig) -> list[PipelineStep]:
     return steps
 
 
-def code_reader(cfg: RecipeConfig):
+def code_input(cfg: RecipeConfig) -> str:
+    """Where the code files are (the project's own samples for ``demo``)."""
     spec = cfg["input"]
     if spec == DEMO_INPUT:
         from curate.sample import code_dir
@@ -92,6 +102,11 @@ def code_reader(cfg: RecipeConfig):
         spec = str(code_dir())
     if "://" not in spec and not Path(spec).exists():
         raise ConfigError(f"the code input {spec!r} does not exist")
+    return spec
+
+
+def code_reader(cfg: RecipeConfig):
+    spec = code_input(cfg)
     fmt = cfg["input_format"]
     if fmt == "auto":
         # a folder of only Parquet/JSONL files is The Stack v2 layout; anything else is a source tree
@@ -103,7 +118,7 @@ def code_reader(cfg: RecipeConfig):
         return step(StackV2Reader, data_folder=spec)
     if fmt == "source_tree":
         return step(SourceTreeReader, data_folder=spec, repo_depth=cfg["repo_depth"], languages=languages)
-    raise ConfigError(f"bad value {fmt!r} for 'input_format': expected auto, stack_v2 or source_tree")
+    raise ConfigError(f"bad value {fmt!r} for 'input_format': expected auto, stack_v2, source_tree or dataset")
 
 
 def code_filters(cfg: RecipeConfig, removed) -> list:
