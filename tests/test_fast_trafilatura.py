@@ -86,3 +86,23 @@ def test_verified_version_is_active_and_survives_pickling():
 def test_expressions_outside_the_subset_are_refused(path):
     with pytest.raises(UnsupportedXPath):
         CompiledXPath(XPath(path))
+
+
+def _nested(paragraphs: list[str], levels: int) -> str:
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return f"<html><body>{'<div>' * levels}<article>{body}</article>{'</div>' * levels}</body></html>"
+
+
+def test_text_nested_deeper_than_libxml2s_limit_is_extracted(shared_data):
+    """A real page's paragraphs, 1,500 levels deep: trafilatura alone returns nothing (libxml2 stops at 256 levels),
+    FastTrafilatura extracts them from the tree parsed without that limit; 200 levels deep both agree."""
+    (page,) = [d for d in extracted_documents(shared_data)[:40] if len(d.text.split("\n")) >= 5][:1]
+    paragraphs = [line for line in page.text.split("\n") if len(line) > 40][:8]
+    deep, shallow = _nested(paragraphs, 1500), _nested(paragraphs, 200)
+    plain = trafilatura.extract(deep, favor_precision=True, include_comments=False, deduplicate=False)
+    assert not plain
+    ours = FastTrafilatura(deduplicate=False).extract(deep)
+    assert ours.split("\n") == paragraphs
+    assert FastTrafilatura(deduplicate=False).extract(shallow) == trafilatura.extract(
+        shallow, favor_precision=True, include_comments=False, deduplicate=False
+    )

@@ -12,6 +12,10 @@ everything else, removals and tail handling included, in the same order.
 The layer is active only on the trafilatura versions it was verified against (:data:`VERIFIED_TRAFILATURA`: every
 real page of the project gives byte-identical text, ``tests/test_fast_trafilatura.py``); on any other version, or
 if an expression does not parse, ``FastTrafilatura`` is plain ``Trafilatura``.
+
+One deliberate difference: libxml2 stops building a tree at 256 levels of nesting, so trafilatura returns nothing
+for text nested deeper. When an extraction comes out empty and the page nests deeper than that, ``FastTrafilatura``
+extracts again from the page parsed without that limit (lxml's ``huge_tree``); every other page is untouched.
 """
 
 import re
@@ -19,6 +23,8 @@ from contextlib import contextmanager
 
 from datatrove.pipeline.extractors import Trafilatura
 from datatrove.utils.logging import logger
+from lxml import etree
+from lxml.html import HtmlElement, HTMLParser, fromstring
 
 VERIFIED_TRAFILATURA = ("1.11.0",)
 # the lists trafilatura passes to prune_unwanted_nodes (trafilatura.xpaths; shared by reference by its modules)
@@ -295,6 +301,27 @@ def compiled_discard_xpaths(lists: dict[str, list]):
             getattr(xpaths, name)[:] = original
 
 
+LIBXML2_DEPTH_LIMIT = 256
+# trafilatura's own parser settings (trafilatura.utils.HTML_PARSER), without libxml2's depth limit
+_UNLIMITED_PARSER = HTMLParser(
+    collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True, remove_pis=True, huge_tree=True
+)
+
+
+def deeply_nested_tree(html: str) -> HtmlElement | None:
+    """The page parsed without libxml2's depth limit, if it nests deeper than that limit; else None."""
+    try:
+        tree = fromstring(html.encode("utf8", "surrogatepass"), parser=_UNLIMITED_PARSER)
+    except (etree.ParserError, ValueError):
+        return None
+    depth = 0
+    for event, _ in etree.iterwalk(tree, events=("start", "end")):
+        depth += 1 if event == "start" else -1
+        if depth >= LIBXML2_DEPTH_LIMIT:
+            return tree
+    return None
+
+
 class FastTrafilatura(Trafilatura):
     """datatrove's ``Trafilatura`` extractor (FineWeb: favour_precision, no comments, deduplicate, 1 s timeout) with
     byte-identical output, its discard XPaths evaluated by :class:`CompiledXPath` (see the module docstring).
@@ -335,10 +362,18 @@ class FastTrafilatura(Trafilatura):
         return self._lists is not None
 
     def extract(self, text: str) -> str:
+        extracted = self._extract(text)
+        if not extracted and text:
+            deep = deeply_nested_tree(text)
+            if deep is not None:
+                return self._extract(deep)
+        return extracted
+
+    def _extract(self, page: str | HtmlElement) -> str:
         if not self.active:
-            return super().extract(text)
+            return super().extract(page)
         with compiled_discard_xpaths(self._lists):
-            return super().extract(text)
+            return super().extract(page)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
