@@ -110,7 +110,7 @@ from curate.blocks.scorer import EduClassifierScorer
 from curate.blocks.threshold import ScoreThreshold
 cfg = load_recipe_config("stack_edu", ["offline=false", "thresholds.Kotlin=4"])
 stages = build_stages(cfg, RunPaths("out", "logs"))
-steps = {type(s): s for s in stages[0].pipeline}
+steps = {type(s): s for stage in stages for s in stage.pipeline}
 print(json.dumps({
     "published": load_recipe_config("stack_edu")["thresholds"],
     "per_group": steps[ScoreThreshold].per_group,
