@@ -77,22 +77,22 @@ class MeanLineLengthFilter(BaseFilter):
 
 
 class AlphanumericFractionFilter(BaseFilter):
-    """Drop files where letters and digits are less than ``min_fraction`` of all characters (encoded data,
+    """Drop files where letters and digits are less than ``min_alphanum_fraction`` of all characters (encoded data,
     ASCII art, tables of numbers in hex).
 
     Args:
-        min_fraction: least share of alphanumeric characters; 0.25 (Codex, StarCoder).
+        min_alphanum_fraction: least share of alphanumeric characters; 0.25 (Codex, StarCoder).
         exclusion_writer: optional writer for the dropped documents.
     """
 
     name = "🔤 Alphanumeric fraction"
 
-    def __init__(self, min_fraction: float = 0.25, exclusion_writer: DiskWriter | None = None):
+    def __init__(self, min_alphanum_fraction: float = 0.25, exclusion_writer: DiskWriter | None = None):
         super().__init__(exclusion_writer)
-        self.min_fraction = min_fraction
+        self.min_alphanum_fraction = min_alphanum_fraction
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        if not doc.text or sum(char.isalnum() for char in doc.text) / len(doc.text) < self.min_fraction:
+        if not doc.text or sum(char.isalnum() for char in doc.text) / len(doc.text) < self.min_alphanum_fraction:
             return False, "alphanumeric_fraction"
         return True
 
