@@ -104,7 +104,7 @@ def test_the_demo_terminal_is_one_screen_with_a_line_per_stage(demo):
     assert proc.returncode == 0
     progress = proc.stderr.splitlines()
     assert [line.split(":")[0] for line in progress] == [
-        f"stage {i}/5 {name}" for i, name in enumerate(FINEWEB_STAGES, 1)
+        f"stage {i}/{len(FINEWEB_STAGES)} {name}" for i, name in enumerate(FINEWEB_STAGES, 1)
     ]
     assert all(" tasks, " in line and "docs/s" in line for line in progress)
     assert len(progress) + len(proc.stdout.splitlines()) <= 40
@@ -118,7 +118,7 @@ def test_verbose_brings_datatrove_logs_back(installed, demo):
     proc = installed.run("python", "-m", "curate.run", "fineweb_edu", "--output", "demo", "--verbose", *SMALL_SHARDS)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "have already been completed" in proc.stderr  # datatrove's own log lines, every stage resumed
-    assert "stage 1/5 filter: 4/4 tasks, done in an earlier run" in proc.stderr
+    assert "stage 1/6 filter: 4/4 tasks, done in an earlier run" in proc.stderr
 
 
 def test_annotate_with_a_named_prompt(installed):
