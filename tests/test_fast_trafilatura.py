@@ -96,7 +96,7 @@ def _nested(paragraphs: list[str], levels: int) -> str:
 def test_text_nested_deeper_than_libxml2s_limit_is_extracted(shared_data):
     """A real page's paragraphs, 1,500 levels deep: trafilatura alone returns nothing (libxml2 stops at 256 levels),
     FastTrafilatura extracts them from the tree parsed without that limit; 200 levels deep both agree."""
-    (page,) = [d for d in extracted_documents(shared_data)[:40] if len(d.text.split("\n")) >= 5][:1]
+    page = next(d for d in extracted_documents(shared_data) if len(d.text.split("\n")) >= 5)
     paragraphs = [line for line in page.text.split("\n") if len(line) > 40][:8]
     deep, shallow = _nested(paragraphs, 1500), _nested(paragraphs, 200)
     plain = trafilatura.extract(deep, favor_precision=True, include_comments=False, deduplicate=False)
