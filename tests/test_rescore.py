@@ -155,10 +155,10 @@ def test_slurm_rescore_gives_only_the_score_tasks_a_gpu_and_the_local_rows(
     # Slurm allocated one of the node's two (placeholder) GPUs to each of the 3 score tasks (the CPU stages'
     # sbatch scripts ask for none: test_executors.py; a job asking none gets none: test_slurm_gres.py)
     assert gpus_per_job(str(score.job_id)) == ["TresPerJob=gres:gpu:1"] * 3
-    # and none to the job that merges the stage's stats (datatrove would give it the stage's GPUs)
-    job_ids = {f.name.split("_")[0].split(".")[0] for f in (out / "logs" / "slurm" / "score").glob("*.out")}
-    (merge_job,) = job_ids - {str(score.job_id)}
-    assert gpus_per_job(merge_job) == [""]
+    # and none to the job that merges the stage's stats (datatrove would give it the stage's GPUs), which the run
+    # waited for too: its merged stats are there when it returns
+    assert gpus_per_job(score.merge_job_id) == [""]
+    assert (out / "logs" / "score" / "stats.json").is_file()
     # each task saw its GPU in its own environment (and, having no CUDA, scored on the CPU)
     visible = visible_devices(task_logs(out))
     assert len(visible) == 3 and set(visible) <= {"0", "1"}

@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 from datatrove.executor import SlurmPipelineExecutor
 from datatrove.executor.base import PipelineExecutor
+from datatrove.executor.slurm import launch_slurm_job
 
 from curate.classify.devices import SlotLocalExecutor, local_workers, stage_uses_gpu, visible_gpus
 from curate.config import ConfigError, RecipeConfig
@@ -29,14 +30,19 @@ PER_STAGE_DEFAULTS = {"gpus_per_task": 0}
 
 
 class SlurmStageExecutor(SlurmPipelineExecutor):
-    """datatrove's SlurmPipelineExecutor whose stats-merging job asks for no GPU (datatrove gives it the stage's)."""
+    """datatrove's SlurmPipelineExecutor whose stats-merging job asks for no GPU (datatrove gives it the stage's)
+    and keeps its id, so that a waiting run returns only once that job has left the queue too."""
 
-    def launch_merge_stats(self):
-        gpus, self.gpus_per_task = self.gpus_per_task, 0
-        try:
-            super().launch_merge_stats()
-        finally:
-            self.gpus_per_task = gpus
+    merge_job_id: str | None = None
+
+    def launch_merge_stats(self) -> None:
+        sbatch_args = {key: value for key, value in self.get_sbatch_args().items() if key != "gpus"}
+        sbatch_args.update({"cpus-per-task": 1, "mem-per-cpu": "1G", "dependency": f"afterok:{self.job_id}"})
+        stats = self.logging_dir.resolve_paths("stats")
+        script = self.get_launch_file_contents(
+            sbatch_args, f"merge_stats {stats} -o {self.logging_dir.resolve_paths('stats.json')}"
+        )
+        self.merge_job_id = launch_slurm_job(script, self.job_id_retriever)
 
 
 class StageFailedError(RuntimeError):
@@ -105,7 +111,7 @@ def run_stages(executors: list[PipelineExecutor], kind: str, cfg: RecipeConfig, 
             print(f"submitted Slurm jobs {', '.join(job_ids)}", file=terminal, flush=True)
         if not cfg["slurm.wait"]:
             return False
-        wait_for_slurm_jobs(job_ids)
+        wait_for_slurm_jobs(job_ids + [e.merge_job_id for e in executors if getattr(e, "merge_job_id", None)])
     check_complete(executors)
     return True
 
