@@ -10,6 +10,7 @@ datatrove caches lid.176.bin; a few rows written here as the GSM8K, MATH, MMLU a
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -176,7 +177,30 @@ def test_an_empty_cache_names_every_missing_asset_and_starts_nothing(recipe, inp
         quoted = f"'{ref}" if ref.endswith("/") else f"'{ref}'"  # benchmarks: the repo prefix of their file glob
         (line,) = [line for line in lines if quoted in line]
         assert f"fix: run `curate fetch {recipe} --set input=" in line
+        if recipe != "stack_edu":  # (its 15 classifiers come from languages.py, not from a setting)
+            # the setting that names the asset, and pointing it at a local copy instead
+            assert re.search(r"\(([\w.]+)[^)]*\): .* or --set \1=<path>", line), line
     assert not out.exists()
+
+
+@pytest.mark.parametrize("executor", ["slurm", "ray"])
+def test_a_cluster_run_with_an_empty_cache_stops_before_submitting_anything(executor, inputs, tmp_path):
+    out = tmp_path / "out"
+    proc = curate(
+        "curate.run",
+        "fineweb_edu",
+        "--executor",
+        executor,
+        "--input",
+        *inputs["fineweb_edu"],
+        "--output",
+        str(out),
+        hf_home=tmp_path / "empty",
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert len(proc.stderr.splitlines()) == 3 and proc.stderr.startswith("error: missing ")
+    assert "submitted" not in proc.stderr and "Ray" not in proc.stderr
+    assert not out.exists()  # no sbatch script, no Ray task, not even the logs folder
 
 
 def test_fetch_lists_what_is_cached(hf_home):
