@@ -223,3 +223,19 @@ def test_the_demo_benchmark_removes_only_the_sample_page_it_restates():
         if decont.filter(doc) is not True:
             removed.append((page["id"], doc.metadata["contamination"]["item"]))
     assert removed == [("mjs-completing-square", "demo-square")]
+
+
+@pytest.mark.parametrize("recipe", ["fineweb_edu", "stack_edu"])
+def test_decontamination_is_off_in_recipes_that_published_none_and_runs_when_benchmarks_are_set(recipe, tmp_path):
+    from curate.config import load_recipe_config
+    from curate.recipes import RunPaths, build_stages
+
+    def decontaminators(overrides: list[str]) -> list[Decontaminator]:
+        stages = build_stages(load_recipe_config(recipe, overrides), RunPaths(str(tmp_path), str(tmp_path / "logs")))
+        return [step for stage in stages for step in stage.pipeline if isinstance(step, Decontaminator)]
+
+    assert decontaminators([]) == []
+    (step,) = decontaminators(["decontamination.benchmarks={demo: sample/benchmark_items.jsonl}"])
+    assert step.benchmarks == {"demo": "sample/benchmark_items.jsonl"}
+    assert (step.ngram_size, step.lcs_threshold) == (13, 0.6)  # FineMath's settings, the section's defaults
+    assert step.exclusion_writer is not None  # its removals are kept under removed/decontamination
