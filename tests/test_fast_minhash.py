@@ -13,6 +13,7 @@ from real_pages import extracted_documents
 
 from curate.blocks.fast_minhash import FastMinhashDedupSignature, fast_simplify_text
 from curate.config import load_recipe_config
+from curate.recipes import RunPaths, build_stages
 from curate.recipes.common import minhash_config
 
 CONFIGS = {
@@ -43,6 +44,14 @@ def test_recipe_configs_are_the_published_ones():
     assert (fineweb.n_grams, fineweb.num_buckets, fineweb.hashes_per_bucket) == (5, 14, 8)
     assert (fineweb.hash_config.hash_fc, fineweb.hash_config.precision) == ("sha1", 64)
     assert (finemath.num_buckets, finemath.hashes_per_bucket) == (1, 10)
+
+
+@pytest.mark.parametrize("recipe", ["fineweb_edu", "finemath"])
+def test_both_web_recipes_sign_with_the_fast_block_and_their_config(recipe, tmp_path):
+    cfg = load_recipe_config(recipe)
+    stages = build_stages(cfg, RunPaths(str(tmp_path), str(tmp_path / "logs")))
+    (signer,) = [step for stage in stages for step in stage.pipeline if isinstance(step, MinhashDedupSignature)]
+    assert type(signer) is FastMinhashDedupSignature and signer.config == minhash_config(cfg)
 
 
 @pytest.mark.parametrize(

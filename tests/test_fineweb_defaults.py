@@ -20,6 +20,7 @@ from curate.blocks.scorer import EduClassifierScorer
 from curate.blocks.threshold import ScoreThreshold
 from curate.blocks.urls import OfflineURLFilter
 from curate.config import ConfigError, load_recipe_config
+from curate.describe import describe_stages
 from curate.recipes import RunPaths, build_stages
 
 
@@ -137,6 +138,13 @@ def test_default_mode_is_trafilatura_fast_mode_resiliparse(tmp_path):
     default = build_stages(cfg, RunPaths(str(tmp_path), str(tmp_path / "logs")))[0].pipeline
     faster = build_stages(fast, RunPaths(str(tmp_path), str(tmp_path / "logs")))[0].pipeline
     assert [type(s) for i, s in enumerate(default) if i != 2] == [type(s) for i, s in enumerate(faster) if i != 2]
+    # and the dry run names the extractor each mode runs
+    for config, extractor_name in ((cfg, "FastTrafilatura"), (fast, "ResiliparseExtractor")):
+        listing = describe_stages(
+            build_stages(config, RunPaths(str(tmp_path), str(tmp_path / "logs"))), config, "local"
+        )
+        first_stage = listing[: next(i for i, line in enumerate(listing) if line.startswith("stage 2/"))]
+        assert [line for line in first_stage if line.startswith("  - ")][2].startswith(f"  - {extractor_name}(")
 
 
 def test_engine_and_mode_values_are_checked(tmp_path):
