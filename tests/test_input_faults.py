@@ -20,10 +20,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from datatrove.data import Document
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 
 from curate.blocks.code import SourceTreeReader, StackV2Reader, git_blob_sha1
+from curate.blocks.domains import DomainFilter
 from curate.blocks.input_files import path_from_text, text_path
 from curate.blocks.warc import CommonCrawlWarcReader
 from curate.blocks.writers import FINEWEB_COLUMNS, FlatParquetWriter
@@ -130,9 +132,13 @@ BAD_ENTRIES = {
 
 
 def read_with_timeout(kind: str, folder: Path, fifo: Path | None = None, seconds: float = 60, **kwargs):
-    """Read in a thread: a reader that blocks on a FIFO is released (by opening it for writing) and reported."""
+    return within(seconds, fifo, lambda: read(kind, folder, **kwargs))
+
+
+def within(seconds: float, fifo: Path | None, work):
+    """``work()`` in a thread: one that blocks on a FIFO is released (by opening it for writing) and reported."""
     result = {}
-    thread = threading.Thread(target=lambda: result.update(out=read(kind, folder, **kwargs)), daemon=True)
+    thread = threading.Thread(target=lambda: result.update(out=work()), daemon=True)
     thread.start()
     thread.join(seconds)
     if thread.is_alive():
@@ -154,6 +160,26 @@ def test_bad_entry_is_counted_and_every_good_document_kept(kind, good, entry):
 
     assert docs == expected
     assert faults(stats) == {reason: 1}
+
+
+@pytest.mark.parametrize("entry", list(BAD_ENTRIES))
+def test_bad_entry_among_the_c4_rejects_finemath_rereads_is_counted(tmp_path, entry):
+    """FineMath keeps the pages FineWeb's C4 step removed (DomainFilter's rejected_folder, FineWeb's removed/c4
+    JSONL): a bad entry among those files is skipped and counted, never followed or opened."""
+    folder = tmp_path / "c4"
+    with JsonlWriter(str(folder)) as writer:
+        writer.write(Document(text="a { in C4", id="rejected", metadata={"url": "https://a.example.org/1"}))
+    make, reason = BAD_ENTRIES[entry]
+    make(folder, ".jsonl.gz")
+    step = DomainFilter(set(), rejected_folder=str(folder))
+    docs = [Document(text=t, id=t, metadata={"url": f"https://{t}.example.org/1"}) for t in ("a", "b")]
+
+    kept = within(60, next(folder.glob("pipe*"), None), lambda: [d.id for d in step.run(iter(docs))])
+
+    assert kept == ["a"]
+    skipped = {name: int(stat.total) for name, stat in step.stats.stats.items() if name.startswith("rejected_folder")}
+    # a folder link has no .jsonl name: left out of the listing, so neither followed nor counted as a skip
+    assert skipped == ({} if entry.startswith("directory") else {f"rejected_folder_{reason}": 1})
 
 
 def test_a_second_name_of_a_file_is_counted_not_read_twice(kind, good):

@@ -177,16 +177,16 @@ class SelectDomains(PipelineStep):
         yield from data or ()
 
 
-def read_document_urls(folder: DataFolderLike) -> set[str]:
-    """URLs of the JSONL documents in a folder (e.g. what FineWeb's C4 step removed: ``<run>/removed/c4``)."""
-    folder = get_datafolder(folder)
-    urls = set()
-    for path in folder.list_files(glob_pattern="*.jsonl*"):
-        with folder.open(path, "rt", compression="infer") as f:
-            for line in f:
-                if url := json.loads(line).get("metadata", {}).get("url"):
-                    urls.add(url)
-    return urls
+def read_document_urls(folder: DataFolderLike) -> tuple[set[str], dict[str, int]]:
+    """URLs of the JSONL documents in a folder (e.g. what FineWeb's C4 step removed: ``<run>/removed/c4``), and
+    the bad entries skipped there (a FIFO, a dangling link, an unreadable file: counted as in an input folder)."""
+    from curate.blocks.datasets import DatasetReader
+
+    reader = DatasetReader(folder)
+    if reader._listing() is None:  # nothing was rejected
+        return set(), {}
+    urls = {url for doc in reader.run() if (url := (doc.metadata.get("metadata") or {}).get("url"))}
+    return urls, {name: int(stat.total) for name, stat in reader.stats.stats.items() if name.startswith("skipped_")}
 
 
 class DomainFilter(BaseFilter):
@@ -227,7 +227,9 @@ class DomainFilter(BaseFilter):
             else:
                 self._domains = {registered_domain(d) for d in self.domains_source} - {""}
             if self.rejected_folder:
-                self._urls = read_document_urls(self.rejected_folder)
+                self._urls, skipped = read_document_urls(self.rejected_folder)
+                for reason, count in skipped.items():
+                    self.stat_update(f"rejected_folder_{reason}", value=count)
         return self._domains
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
