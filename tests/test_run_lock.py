@@ -90,3 +90,25 @@ def test_slurm_jobs_hold_the_folder_after_submission(tmp_path):
     with RunLock(str(tmp_path)) as lock:
         lock.hand_to_slurm(["123", "124"])
     assert json.loads((tmp_path / LOCK_NAME).read_text())["slurm_jobs"] == ["123", "124"]  # kept for the jobs
+
+
+@pytest.mark.slurm
+def test_a_folder_held_by_queued_slurm_jobs_refuses_until_they_leave_the_queue(slurm_cluster, tmp_path):
+    job = subprocess.run(
+        ["sbatch", "--parsable", "-o", "/dev/null", "--wrap", "sleep 300"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    try:
+        (tmp_path / LOCK_NAME).write_text(json.dumps({"host": "login-node", "pid": 1, "slurm_jobs": [job]}))
+        with pytest.raises(OutputInUseError, match=f"Slurm jobs {job} \\(submitted from login-node\\)"):
+            RunLock(str(tmp_path)).acquire()
+    finally:
+        subprocess.run(["scancel", job], check=True)
+    while subprocess.run(["squeue", "-h", "-j", job], capture_output=True, text=True).stdout.strip():
+        time.sleep(0.5)
+    warnings = []
+    with RunLock(str(tmp_path), warn=warnings.append):
+        assert json.loads((tmp_path / LOCK_NAME).read_text())["pid"] == os.getpid()
+    assert warnings == [
+        f"warning: taking over {tmp_path / LOCK_NAME} from a run that ended (Slurm jobs {job} "
+        "(submitted from login-node))"
+    ]
