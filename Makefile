@@ -43,9 +43,11 @@ demo: install
 # both environments
 test: export CURATE_CACHE ?= $(CURDIR)/.cache/curate
 # .venv-vllm installs (mostly downloads) while the main suite runs; its log is shown only if it fails
+# the main suite runs its test files on TEST_PROCESSES processes: most tests keep one core busy, and a file runs whole
+TEST_PROCESSES ?= 2
 test: install
 	@mkdir -p .cache; $(MAKE) --no-print-directory vllm-env > .cache/vllm-env.log 2>&1 & vllm_env=$$!; \
-	$(BIN)/python -m pytest -q tests --ignore=tests/vllm; main=$$?; \
+	$(BIN)/python -m pytest -q -n $(TEST_PROCESSES) --dist loadfile tests --ignore=tests/vllm; main=$$?; \
 	wait $$vllm_env || { tail -n 40 .cache/vllm-env.log; exit 1; }; \
 	$(VLLM_BIN)/python -m pytest -q tests/vllm; vllm=$$?; \
 	exit $$(( main || vllm ))
