@@ -39,7 +39,7 @@ from curate.publish.sources import (
     hub_id,
     source_files,
 )
-from curate.publish.tokenize import TokenizedLayout, materialize_stage, shard_totals, tokenize_stages
+from curate.recipes.tokenize import TokenizedLayout, materialize_stage, shard_totals, tokenize_stages
 from curate.recipes import RunPaths, Stage
 
 
