@@ -39,8 +39,8 @@ from curate.publish.sources import (
     hub_id,
     source_files,
 )
-from curate.recipes.tokenize import TokenizedLayout, materialize_stage, shard_totals, tokenize_stages
 from curate.recipes import RunPaths, Stage
+from curate.recipes.tokenize import TokenizedLayout, materialize_stage, shard_totals, tokenize_stages
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
