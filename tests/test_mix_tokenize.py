@@ -244,6 +244,42 @@ def test_slurm_writes_the_same_shards_as_local(tmp_path, local_mix, mixture, hub
     assert [s["tokens_written"] for s in manifest["sources"]] == [sources[n]["tokens_written"] for n in sources]
 
 
+@pytest.mark.slurm
+def test_smollm2_stage_4_tokenizes_on_slurm_into_the_folders_nanotron_reads(
+    tmp_path, demo_outputs, hub_env, slurm_cluster
+):
+    """`curate mix smollm2 --stage 4 --tokenize --executor slurm` with the sources' paths given, at small scale: the
+    shipped mixture's six stage-4 sources; the web, math and Cosmopedia ones all read the fineweb_edu demo output
+    (as a recipe output folder, or its Parquet files where the mixture names a Hub config the demo does not have),
+    Stack-Edu is the stand-in Hub dataset (its published id, as the mixture names it)."""
+    web = demo_outputs["fineweb_edu"]
+    given = {"fineweb-edu": web, "dclm": web}
+    given |= {name: web / "data" for name in ("finemath-4plus", "infiwebmath-3plus", "cosmopedia-v2")}
+    paths = [arg for name, path in given.items() for arg in ("--path", f"{name}={path}")]
+    out = tmp_path / "smollm2"
+    args = ["smollm2", "--stage", "4", "--tokenize", "--executor", "slurm", "--tasks", "1", "--set", "slurm.wait=true"]
+    proc = curate_mix(*args, *paths, "--output", str(out), env=hub_env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    sources = {s["name"]: s for s in json.loads((out / "stage4.json").read_text())["sources"]}
+    names = list(given)
+    assert list(sources) == [*names[:2], "stack-edu", *names[2:]]
+    assert (sources["stack-edu"]["path"], sources["stack-edu"]["hub"]) == (None, STACK_EDU_ID)  # read from the Hub id
+    for source in sources.values():
+        assert source["tokens_written"] == source["counted_tokens"] + source["documents"] > 0
+        assert sorted(p.name for p in Path(source["tokenized_folder"]).iterdir())[:3] == [
+            f"000_{source['name']}.ds", f"000_{source['name']}.ds.index", f"000_{source['name']}.ds.metadata"
+        ]  # fmt: skip
+    (stage,) = yaml.safe_load((out / "stage4.nanotron.yaml").read_text())["data_stages"]
+    dataset = stage["data"]["dataset"]
+    assert dataset["dataset_folder"] == [s["tokenized_folder"] for s in sources.values()]
+    assert dataset["dataset_weights"] == [s["realised_share"] for s in sources.values()]
+    # a trillion-token stage from these few documents: every source is capped at 4 epochs, so each one's weight is
+    # its share of the tokens there are (with enough data, the mixture's shares: the demo-mix tests above)
+    total = sum(s["tokens_written"] for s in sources.values())
+    assert dataset["dataset_weights"] == pytest.approx([s["tokens_written"] / total for s in sources.values()])
+    assert list((out / "logs" / "slurm").rglob("*.out")), "jobs ran through sbatch"
+
+
 def test_hub_sources_count_from_the_cache_or_the_card_else_a_clear_error(tmp_path, hub_env, source_docs):
     sources = [
         {"name": "stack-edu", "share": 0.5, "hub": STACK_EDU_ID, "text_column": "content"},
