@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
 def measure(n: int, max_tokens: int) -> tuple[list[dict], int, float]:
     """One row per backend and mode; also the torch threads and the mean prompt length in tokens."""
     import json
+    from collections import Counter
 
     import torch
 
@@ -92,9 +93,13 @@ def measure(n: int, max_tokens: int) -> tuple[list[dict], int, float]:
                     "tokens": sum(doc.metadata["completion_tokens"] for doc in done) / len(done),
                     "rate": len(done) / elapsed,
                     "scored": sum(doc.metadata["score"] is not None for doc in done),
+                    "nulls": Counter(doc.metadata["null_reason"] for doc in done if doc.metadata["score"] is None),
                 }
             )
             print(results[-1], flush=True)
+            for doc in done:
+                if doc.metadata["null_reason"] == "error":
+                    print(f"{name} {mode} {doc.id}: {doc.metadata['raw_response']}", flush=True)
     tokenizer = vllm.llm.get_tokenizer()
     lengths = [len(chat_token_ids(tokenizer, [{"role": "user", "content": prompt.render(r["text"])}])) for r in rows]
     results[0]["engine_start"] = vllm_start
@@ -107,7 +112,7 @@ def report(results: list[dict], args: argparse.Namespace, threads: int, prompt_t
     labels = {"vllm": "vLLM 0.32.0 CPU build (`vllm`)", "local": "transformers (`local`)"}
     table = "\n".join(
         f"| {labels[r['backend']]} | {r['mode']} | {r['docs']} | {r['tokens']:.1f} | {r['rate']:.3f} | "
-        f"{r['scored']}/{r['docs']} |"
+        f"{r['scored']}/{r['docs']} | {', '.join(f'{k} {v}' for k, v in sorted(r['nulls'].items())) or '-'} |"
         for r in results
     )
     rate = {(r["backend"], r["mode"]): r["rate"] for r in results}
@@ -123,8 +128,8 @@ of the same {args.n} real articles (`shared_data/extraction`), {prompt_tokens:.0
 average. One page goes through each backend and mode first, untimed; vLLM's engine start took
 {results[0]["engine_start"]:.0f} s.
 
-| backend | mode | documents | tokens generated / doc | docs/s | answers with a score |
-|---|---|---|---|---|---|
+| backend | mode | documents | tokens generated / doc | docs/s | answers with a score | the others, by null reason |
+|---|---|---|---|---|---|---|
 {table}
 
 vLLM against transformers: {rate[("vllm", "generate")] / rate[("local", "generate")]:.1f}x the documents per second in
