@@ -1,13 +1,11 @@
 """Every third-party package curate's own modules import is one curate declares (a requirement or an extra's),
 not one that only happens to arrive with another package."""
 
-import ast
 import re
 import sys
 from importlib.metadata import packages_distributions, requires
-from pathlib import Path
 
-PACKAGE = Path(__file__).parents[1] / "src" / "curate"
+from package_imports import PACKAGE, imported_modules, package_modules
 
 
 def canonical(name: str) -> str:
@@ -15,21 +13,11 @@ def canonical(name: str) -> str:
 
 
 def imported_packages() -> dict[str, str]:
-    """Top-level name -> a module of curate that imports it (package data such as the code samples is skipped:
-    its folders are not packages)."""
+    """Top-level name -> a module of curate that imports it."""
     found: dict[str, str] = {}
-    for module in sorted(PACKAGE.rglob("*.py")):
-        if not (module.parent / "__init__.py").exists():
-            continue
-        for node in ast.walk(ast.parse(module.read_text())):
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
-            else:
-                continue
-            for name in names:
-                found.setdefault(name.split(".")[0], str(module.relative_to(PACKAGE)))
+    for path in package_modules().values():
+        for name in sorted(imported_modules(path)):
+            found.setdefault(name.split(".")[0], str(path.relative_to(PACKAGE)))
     return found
 
 

@@ -1,36 +1,17 @@
 """curate's imports read top down: the commands (run, fetch, mix, push, train, annotate's CLI) -> the recipes and
 the executors -> the building blocks (blocks, annotate, classify, publish), with no cycles among modules."""
 
-import ast
-from pathlib import Path
+from package_imports import imported_modules, package_modules
 
-PACKAGE = Path(__file__).parents[1] / "src" / "curate"
 BUILDING_BLOCKS = ("curate.blocks", "curate.annotate", "curate.classify", "curate.publish")
 ABOVE_THEM = ("curate.recipes", "curate.executors", "curate.run", "curate.fetch", "curate.mix", "curate.push",
               "curate.train", "curate.cli", "curate.annotate.__main__")  # fmt: skip
 
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def imports(tree: ast.Module, top_level_only: bool) -> set[str]:
-    """The curate modules a module imports (``top_level_only``: those run at import time, not inside functions)."""
-    nodes = tree.body if top_level_only else ast.walk(tree)
-    found = set()
-    for node in nodes:
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module)
-            found |= {f"{node.module}.{alias.name}" for alias in node.names}
-    return {name for name in found if name == "curate" or name.startswith("curate.")}
-
-
 def graph(top_level_only: bool) -> dict[str, set[str]]:
-    modules = {module_name(p): p for p in PACKAGE.rglob("*.py") if (p.parent / "__init__.py").exists()}
-    return {name: imports(ast.parse(p.read_text()), top_level_only) & set(modules) for name, p in modules.items()}
+    """Module -> the curate modules it imports."""
+    modules = package_modules()
+    return {name: imported_modules(path, top_level_only) & set(modules) for name, path in modules.items()}
 
 
 def within(name: str, packages: tuple[str, ...]) -> bool:

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from curate.executors import wait_for_slurm_jobs
 from curate.lock import LOCK_NAME, OutputInUseError, RunLock
 
 
@@ -103,8 +104,7 @@ def test_a_folder_held_by_queued_slurm_jobs_refuses_until_they_leave_the_queue(s
             RunLock(str(tmp_path)).acquire()
     finally:
         subprocess.run(["scancel", job], check=True)
-    while subprocess.run(["squeue", "-h", "-j", job], capture_output=True, text=True).stdout.strip():
-        time.sleep(0.5)
+    wait_for_slurm_jobs([job], poll_seconds=0.5)
     warnings = []
     with RunLock(str(tmp_path), warn=warnings.append):
         assert json.loads((tmp_path / LOCK_NAME).read_text())["pid"] == os.getpid()
