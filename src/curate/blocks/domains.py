@@ -183,9 +183,9 @@ def read_document_urls(folder: DataFolderLike) -> tuple[set[str], dict[str, int]
     from curate.blocks.datasets import DatasetReader
 
     reader = DatasetReader(folder)
-    if reader._listing() is None:  # nothing was rejected
-        return set(), {}
-    urls = {url for doc in reader.run() if (url := (doc.metadata.get("metadata") or {}).get("url"))}
+    files = reader._shard(0, 1) or []  # None: nothing was rejected (the reader's run() would raise)
+    documents = reader.read_files_shard(files)
+    urls = {url for doc in documents if (url := (doc.metadata.get("metadata") or {}).get("url"))}
     return urls, {name: int(stat.total) for name, stat in reader.stats.stats.items() if name.startswith("skipped_")}
 
 
