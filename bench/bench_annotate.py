@@ -64,6 +64,7 @@ def measure(n: int, max_tokens: int) -> tuple[list[dict], int, float]:
 
     from curate.annotate import LLMAnnotator, LocalBackend, VLLMBackend, load_prompt
     from curate.annotate.backends.model_files import chat_token_ids
+    from curate.annotate.parsing import ERROR
     from curate.assets import shared_data_dir
 
     truth = shared_data_dir() / "extraction" / "truth.jsonl"
@@ -98,7 +99,7 @@ def measure(n: int, max_tokens: int) -> tuple[list[dict], int, float]:
             )
             print(results[-1], flush=True)
             for doc in done:
-                if doc.metadata["null_reason"] == "error":
+                if doc.metadata["null_reason"] == ERROR:
                     print(f"{name} {mode} {doc.id}: {doc.metadata['raw_response']}", flush=True)
     tokenizer = vllm.llm.get_tokenizer()
     lengths = [len(chat_token_ids(tokenizer, [{"role": "user", "content": prompt.render(r["text"])}])) for r in rows]
